@@ -1,0 +1,114 @@
+// Shared harness for UI tests: serves the built ui/dist over loopback with the app's own CSP and
+// drives Debian's Chromium through playwright-core, with Tauri's IPC replaced by @tauri-apps/api/mocks.
+import { createServer } from "node:http";
+import { mkdir, readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+export const uiRoot = resolve(here, "../..");
+export const repoRoot = resolve(uiRoot, "..");
+export const distDir = join(uiRoot, "dist");
+export const artifactsDir = join(repoRoot, "test-artifacts", "ui");
+
+const mime = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+};
+
+/** The CSP from tauri.conf.json, as one header value, so the page runs under the app's policy. */
+export async function appCsp() {
+  const conf = JSON.parse(await readFile(join(repoRoot, "tauri.conf.json"), "utf8"));
+  return Object.entries(conf.app.security.csp)
+    .map(([directive, sources]) => `${directive} ${sources}`)
+    .join("; ");
+}
+
+/** Serves ui/dist on 127.0.0.1 with an ephemeral port. */
+export async function serveDist() {
+  if (!existsSync(join(distDir, "index.html"))) {
+    throw new Error("ui/dist is missing: run `npm run build` in ui/ first");
+  }
+  const csp = await appCsp();
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const file = normalize(join(distDir, path === "/" ? "index.html" : path));
+    if (!file.startsWith(distDir)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, {
+        "content-type": mime[extname(file)] ?? "application/octet-stream",
+        "content-security-policy": csp,
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/**
+ * Opens a page with Tauri's IPC mocked. `handlers` maps a command name to its result, or to a
+ * `{ reject: value }` object to make the command fail with that value.
+ */
+export async function openApp(url, handlers) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1200, height: 780 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(msg.text());
+  });
+  page.on("pageerror", (error) => problems.push(String(error)));
+
+  // The mocks module has no imports: strip its export line and run it before the app's modules.
+  const mocks = (await readFile(join(uiRoot, "node_modules/@tauri-apps/api/mocks.js"), "utf8")).replace(
+    /^export \{[^}]*\};?\s*$/m,
+    "",
+  );
+  await page.addInitScript(
+    `${mocks}
+     const __handlers = ${JSON.stringify(handlers)};
+     window.__ipcCalls = [];
+     mockIPC((cmd, args) => {
+       window.__ipcCalls.push({ cmd, args });
+       if (!(cmd in __handlers)) throw { kind: "internal", message: "unmocked command " + cmd };
+       const h = __handlers[cmd];
+       if (h && typeof h === "object" && "reject" in h) throw h.reject;
+       return h;
+     });`,
+  );
+  await page.goto(url);
+  return { browser, page, problems };
+}
+
+/** Saves a screenshot under test-artifacts/ui/. */
+export async function screenshot(page, name) {
+  await mkdir(artifactsDir, { recursive: true });
+  const path = join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
