@@ -1,0 +1,69 @@
+# OneDeck's two set-up commands (README.md): `make run` and `make test`. Both install what is
+# missing first (scripts/ensure-deps.sh prints what it installs) and are safe to repeat.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+APP := $(TARGET_DIR)/debug/onedeck
+TAURI := ui/node_modules/.bin/tauri
+PYTEST := .venv/bin/python -m pytest
+# The test phase runs inside one D-Bus session with an unlocked gnome-keyring and, when there is
+# no display, a private Xvfb.
+IN_SESSION := scripts/with-display.sh scripts/with-keyring.sh
+
+.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package
+
+help:
+	@echo "make run      install what is missing, build, start OneDeck"
+	@echo "make test     install what is missing, run every lint and test"
+	@echo "make package  build the Debian package (target/release/bundle/deb) and check it"
+	@echo "make dev      tauri dev: the app with Vite's dev server and hot reload"
+
+deps:
+	@scripts/ensure-deps.sh build
+
+deps-test:
+	@scripts/ensure-deps.sh test
+
+ui: deps
+	cd ui && npm run build
+
+# A plain cargo build embeds ui/dist (no devUrl is configured), so the binary is self-contained.
+app: ui
+	$(CARGO) build -p onedeck
+
+run: app
+	$(APP)
+
+dev: deps
+	$(TAURI) dev --config '{"build":{"devUrl":"http://localhost:1420"}}'
+
+test: deps-test lint test-rust test-ui test-python test-e2e
+	@echo "make test: all lints and tests passed"
+
+lint: deps-test
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	scripts/check-crate-deps.sh
+	cd ui && npm run check && npm run lint
+
+test-rust: deps-test ui
+	$(IN_SESSION) $(CARGO) test --workspace
+
+test-ui: deps-test ui
+	cd ui && npm run test:unit && npm run test:ui
+
+# Python tests of the crates (simulator with pyone, VNC handshakes...) need onedeck-cli.
+test-python: deps-test
+	$(CARGO) build -p onedeck-cli
+	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) $(PYTEST) -q tests/python
+
+test-e2e: deps-test app
+	$(IN_SESSION) $(PYTEST) -q tests/e2e
+
+package: deps
+	$(TAURI) build --bundles deb
+	$(PYTEST) -q tests/package
