@@ -74,12 +74,20 @@ def tauri_driver():
 
 
 @pytest.fixture
-def app(tauri_driver, app_binary, tmp_path):
+def app(tauri_driver, app_binary):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     options = ArgOptions()
     options.set_capability("browserName", "wry")
     options.set_capability("tauri:options", {"application": str(app_binary)})
-    driver = webdriver.Remote(command_executor=tauri_driver, options=options)
+    # A loaded 2-core machine occasionally drops the very first session request; retry twice.
+    for attempt in range(3):
+        try:
+            driver = webdriver.Remote(command_executor=tauri_driver, options=options)
+            break
+        except Exception:  # noqa: BLE001 - any failure to open a session is retried the same way
+            if attempt == 2:
+                raise
+            time.sleep(1.0)
     try:
         yield driver
     finally:

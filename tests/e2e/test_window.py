@@ -1,10 +1,18 @@
 """The real app window opens, renders the shell and answers IPC."""
 
+import subprocess
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ARTIFACTS
+
+
+def unique_colours(png) -> int:
+    """How many distinct colours an image has: a blank or unrendered window has one or two."""
+    out = subprocess.run(["identify", "-format", "%k", str(png)], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
 
 
 def test_main_window_shows_the_shell(app):
@@ -14,7 +22,17 @@ def test_main_window_shows_the_shell(app):
     assert header.find_element(By.TAG_NAME, "h1").text == "OneDeck"
     empty = app.find_element(By.CSS_SELECTOR, "[data-testid=inventory-empty]")
     assert "No virtual machines" in empty.text
-    app.save_screenshot(str(ARTIFACTS / "main-window.png"))
+    # Let WebKit paint two frames before capturing, or the capture can precede the first paint.
+    app.execute_async_script(
+        "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));"
+    )
+    webview_png = ARTIFACTS / "main-window.png"
+    app.save_screenshot(str(webview_png))
+    assert unique_colours(webview_png) > 16, "the webview screenshot is blank"
+    # The X server's own pixels: what a user would see on screen.
+    screen_png = ARTIFACTS / "main-window-screen.png"
+    subprocess.run(["import", "-window", "root", str(screen_png)], check=True)
+    assert unique_colours(screen_png) > 16, "nothing rendered on the display"
 
 
 def test_ipc_reaches_the_shell(app):
