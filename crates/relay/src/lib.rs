@@ -1,7 +1,54 @@
 //! The app's own websockify: a loopback WebSocket-to-TCP relay for VNC consoles.
 //!
 //! It owns the listener on 127.0.0.1, single-use tickets bound to one target, the Origin and Host
-//! guards, the piping with bounded buffers, per-session stats and optional session recording.
+//! guards, the piping with bounded buffers, per-session stats and events, and optional session
+//! recording (format in docs/RECORDING.md).
 //!
 //! It leaves to others: deciding which target a VM has (`onedeck-opennebula`), the audit log on
-//! disk (`onedeck-store`) and the console window itself (the app).
+//! disk (`onedeck-store`), the console window itself (the app) and replay (the recording viewer).
+//!
+//! Rules it keeps (DESIGN.md, "Relay rules"): tickets are 256-bit, URL-safe, single use, expire
+//! after 30 s unused and are compared in constant time; Origin, Host and ticket are checked in the
+//! upgrade callback, before the 101 answer and before any target is dialled; a slow or oversized
+//! upgrade request is dropped; at most `max_sessions` sessions live at once; each direction holds
+//! at most one 64 KiB buffer; logs and events name sessions by id, never by token.
+//!
+//! Headless mode ([`Relay::set_static_tokens`], `onedeck-cli relay --token-file`) accepts
+//! websockify's reusable token files: that is for trusted local use (benchmarks, interop tests)
+//! only, never for the app.
+//!
+//! ```no_run
+//! # async fn demo() -> onedeck_relay::Result<()> {
+//! use onedeck_relay::{Relay, RelayConfig, Target, TicketOptions};
+//!
+//! let relay = Relay::start(RelayConfig::default()).await?;
+//! let mut events = relay.subscribe();
+//! let ticket = relay.issue_ticket(Target::new("10.0.0.5", 5905), TicketOptions::labelled("vm 42 (web-1)"))?;
+//! // Hand ticket.ws_url() to the console window over IPC; noVNC connects to it once.
+//! # let _ = (ticket, events.try_recv());
+//! relay.shutdown(std::time::Duration::from_secs(2)).await;
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod frame;
+mod handshake;
+mod origin;
+pub mod recording;
+mod relay;
+mod session;
+mod ticket;
+mod token_file;
+
+pub use error::{Error, Result};
+pub use handshake::{MAX_REQUEST_BYTES, Rejection};
+pub use origin::{DEV_ORIGIN, OriginPolicy, OriginRefusal, TAURI_ORIGINS, host_allowed};
+pub use recording::{Direction, Record, RecordingMeta, RecordingReader};
+pub use relay::{
+    EVENT_CAPACITY, HANDSHAKE_TIMEOUT, MAX_PENDING_HANDSHAKES, Relay, RelayConfig, ShutdownReport,
+};
+pub use session::{
+    CLOSE_GRACE, EndReason, MAX_BUFFER, SessionEvent, SessionId, SessionInfo, SessionStats,
+};
+pub use ticket::{StaticToken, TOKEN_BYTES, Target, Ticket, TicketOptions, TicketRefusal, Token};
+pub use token_file::{parse_token_file, read_token_file};
