@@ -61,3 +61,22 @@ def test_csp_blocks_inline_script(app):
         """
     )
     assert ran is False, "an inline script ran: the CSP is not strict"
+
+
+def test_capability_refuses_what_the_window_was_not_granted(app):
+    # The main capability grants only the app commands the window uses: a core command outside
+    # it (setting the window title) must be refused by Tauri's ACL, and the title must not change.
+    WebDriverWait(app, 15).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=app-header]"))
+    )
+    outcome = app.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        window.__TAURI_INTERNALS__
+          .invoke('plugin:window|set_title', { label: 'main', value: 'pwned' })
+          .then(() => done('allowed'), (e) => done('refused: ' + String(e)));
+        """
+    )
+    assert outcome.startswith("refused"), outcome
+    assert "not allowed" in outcome, outcome
+    assert app.title == "OneDeck"
