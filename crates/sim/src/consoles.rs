@@ -1,0 +1,237 @@
+//! One VNC server per running VM, at its GRAPHICS/PORT on 127.0.0.1: the built-in RFB server or a
+//! QEMU process. Opened when a VM reaches a console state, closed on poweroff/stop/undeploy/
+//! terminate, dropped and reopened on reboot.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinSet;
+
+use crate::config::VncMode;
+use crate::rfb::{self, Screen};
+use crate::world::World;
+
+enum Server {
+    Builtin {
+        task: tokio::task::JoinHandle<()>,
+        screen: Arc<Screen>,
+    },
+    Qemu(tokio::process::Child),
+}
+
+struct Entry {
+    port: u16,
+    generation: u64,
+    password: Option<String>,
+    server: Server,
+}
+
+/// The consoles of one simulator.
+pub struct Consoles {
+    mode: VncMode,
+    max: usize,
+    open: Mutex<HashMap<u32, Entry>>,
+    warned_cap: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Consoles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consoles")
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl Consoles {
+    /// A manager for `mode`, serving at most `max` consoles.
+    pub fn new(mode: VncMode, max: usize) -> Self {
+        Self {
+            mode,
+            max,
+            open: Mutex::new(HashMap::new()),
+            warned_cap: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Opens, closes or restarts the consoles of the VMs marked dirty in `w`.
+    pub fn sync(&self, w: &mut World) {
+        if w.console_dirty.is_empty() {
+            return;
+        }
+        let dirty = std::mem::take(&mut w.console_dirty);
+        if self.mode == VncMode::None {
+            return;
+        }
+        let Ok(mut open) = self.open.lock() else {
+            return;
+        };
+        for id in dirty {
+            let want = w.vms.get(&id).and_then(|vm| {
+                let port = vm.vnc_port()?;
+                (vm.console_up() && vm.has_vnc())
+                    .then(|| (port, vm.console_gen, vm.vnc_password(), vm.name.clone()))
+            });
+            let keep = match (open.get(&id), &want) {
+                (Some(e), Some((port, generation, password, _))) => {
+                    e.port == *port && e.generation == *generation && &e.password == password
+                }
+                _ => false,
+            };
+            if keep {
+                continue;
+            }
+            if let Some(e) = open.remove(&id) {
+                stop(e);
+            }
+            let Some((port, generation, password, name)) = want else {
+                continue;
+            };
+            if open.len() >= self.max {
+                if !self
+                    .warned_cap
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        max = self.max,
+                        "console limit reached; further running VMs get no VNC server"
+                    );
+                }
+                continue;
+            }
+            let server = match self.mode {
+                VncMode::Builtin => start_builtin(id, port, &name, password.clone()),
+                VncMode::Qemu => start_qemu(port, password.as_deref()),
+                VncMode::None => None,
+            };
+            if let Some(server) = server {
+                open.insert(
+                    id,
+                    Entry {
+                        port,
+                        generation,
+                        password,
+                        server,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The built-in console of VM `id`, if open.
+    pub fn screen(&self, id: u32) -> Option<Arc<Screen>> {
+        let open = self.open.lock().ok()?;
+        match &open.get(&id)?.server {
+            Server::Builtin { screen, .. } => Some(screen.clone()),
+            Server::Qemu(_) => None,
+        }
+    }
+
+    /// The VMs with an open console and their ports.
+    pub fn open_ports(&self) -> Vec<(u32, u16)> {
+        let Ok(open) = self.open.lock() else {
+            return Vec::new();
+        };
+        let mut v: Vec<(u32, u16)> = open.iter().map(|(id, e)| (*id, e.port)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Closes every console (and waits for QEMU children to exit).
+    pub async fn stop_all(&self) {
+        let entries: Vec<Entry> = match self.open.lock() {
+            Ok(mut open) => open.drain().map(|(_, e)| e).collect(),
+            Err(_) => Vec::new(),
+        };
+        for e in entries {
+            match e.server {
+                Server::Builtin { task, .. } => {
+                    task.abort();
+                    let _ = task.await;
+                }
+                Server::Qemu(mut child) => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                }
+            }
+        }
+    }
+}
+
+fn stop(e: Entry) {
+    match e.server {
+        Server::Builtin { task, .. } => task.abort(),
+        Server::Qemu(mut child) => {
+            let _ = child.start_kill();
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+    }
+}
+
+fn start_builtin(id: u32, port: u16, name: &str, password: Option<String>) -> Option<Server> {
+    let std_listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(vm = id, port, error = %e, "cannot open the VM's VNC port");
+            return None;
+        }
+    };
+    if std_listener.set_nonblocking(true).is_err() {
+        return None;
+    }
+    let listener = tokio::net::TcpListener::from_std(std_listener).ok()?;
+    let screen = Screen::new(id, name);
+    let desktop = name.to_string();
+    let scr = screen.clone();
+    let task = tokio::spawn(async move {
+        // Dropping the set (when this task is aborted) ends every session of this console.
+        let mut sessions = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((sock, _)) = accepted else { continue };
+                    let screen = scr.clone();
+                    let desktop = desktop.clone();
+                    let password = password.clone();
+                    sessions.spawn(async move {
+                        if let Err(e) = rfb::serve(sock, screen, &desktop, password.as_deref()).await {
+                            tracing::debug!(error = %e, "VNC session ended");
+                        }
+                    });
+                }
+                Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            }
+        }
+    });
+    Some(Server::Builtin { task, screen })
+}
+
+fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
+    let display = port.checked_sub(5900)?;
+    let mut cmd = tokio::process::Command::new("qemu-system-x86_64");
+    cmd.args(["-display", "none", "-nodefaults", "-vga", "std", "-m", "64"]);
+    match password {
+        Some(pw) => {
+            // The secret object keeps the password off QMP; QEMU 7+ reads it at start.
+            cmd.arg("-object").arg(format!("secret,id=vncpw,data={pw}"));
+            cmd.arg("-vnc")
+                .arg(format!("127.0.0.1:{display},password-secret=vncpw"));
+        }
+        None => {
+            cmd.arg("-vnc").arg(format!("127.0.0.1:{display}"));
+        }
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    match cmd.spawn() {
+        Ok(child) => Some(Server::Qemu(child)),
+        Err(e) => {
+            tracing::warn!(port, error = %e, "cannot start qemu-system-x86_64");
+            None
+        }
+    }
+}

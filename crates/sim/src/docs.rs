@@ -1,0 +1,629 @@
+//! The simulator's own serialisers for oned's documents (element order, CDATA and empty-element
+//! forms as in the real 7.4.0 captures; API.md §1.6 and §5).
+
+use crate::model::*;
+use crate::world::{World, epoch_now, monitoring_record, monitoring_times};
+use crate::xml::{Doc, quota_number};
+
+/// Which VM body to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmBody {
+    /// `one.vm.info`: monitoring, all history, SCHED_ACTION copies.
+    Info,
+    /// `one.vmpool.infoextended`: no monitoring, last history only.
+    Extended,
+    /// `one.vmpool.info`: the short body.
+    Short,
+}
+
+fn perms(d: &mut Doc, p: &Perms) {
+    const NAMES: [&str; 9] = [
+        "OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A", "OTHER_U", "OTHER_M",
+        "OTHER_A",
+    ];
+    d.open("PERMISSIONS");
+    for (n, b) in NAMES.iter().zip(p.0) {
+        d.num(n, u8::from(b));
+    }
+    d.close("PERMISSIONS");
+}
+
+/// Writes template attributes sorted by name, values as CDATA (vectors' keys sorted too).
+fn template_attrs(d: &mut Doc, t: &Template) {
+    for (n, a) in t.sorted() {
+        attr(d, n, a);
+    }
+}
+
+fn attr(d: &mut Doc, n: &str, a: &Attr) {
+    match a {
+        Attr::Single(v) => d.cdata(n, v),
+        Attr::Vector(v) => {
+            let mut v: Vec<&(String, String)> = v.iter().collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            d.open(n);
+            for (k, val) in v {
+                d.cdata(k, val);
+            }
+            d.close(n);
+        }
+    }
+}
+
+fn monitoring_fields(d: &mut Doc, vm: &Vm, ts: i64) {
+    for (k, v) in monitoring_record(vm, ts) {
+        d.cdata(k, &v);
+    }
+}
+
+/// A VM document (`<VM>…</VM>`) into `d`.
+pub fn vm(d: &mut Doc, vm: &Vm, body: VmBody) {
+    let now = epoch_now();
+    let last_mon = if body == VmBody::Info {
+        monitoring_times(vm, now, 1).last().copied()
+    } else {
+        None
+    };
+    d.open("VM");
+    d.num("ID", vm.id);
+    d.num("UID", vm.uid);
+    d.num("GID", vm.gid);
+    d.text("UNAME", &vm.uname);
+    d.text("GNAME", &vm.gname);
+    d.text("NAME", &vm.name);
+    if body != VmBody::Short {
+        perms(d, &vm.perms);
+    }
+    d.num("LAST_POLL", last_mon.unwrap_or(0));
+    d.num("STATE", vm.state);
+    d.num("LCM_STATE", vm.lcm);
+    if body != VmBody::Short {
+        d.num("PREV_STATE", vm.prev_state);
+        d.num("PREV_LCM_STATE", vm.prev_lcm);
+    }
+    d.num("RESCHED", u8::from(vm.resched));
+    d.num("STIME", vm.stime);
+    d.num("ETIME", vm.etime);
+    d.text("DEPLOY_ID", &vm.deploy_id);
+    if body == VmBody::Short {
+        short_template(d, vm);
+        d.self_closing("MONITORING");
+        short_user_template(d, vm);
+        d_history(d, vm, body);
+        d.close("VM");
+        return;
+    }
+    d.open("MONITORING");
+    if let Some(ts) = last_mon {
+        monitoring_fields(d, vm, ts);
+    }
+    d.close("MONITORING");
+    d.open("SCHED_ACTIONS");
+    for s in &vm.sched_actions {
+        d.num("ID", s.id);
+    }
+    d.close("SCHED_ACTIONS");
+    d.open("TEMPLATE");
+    template_attrs(d, &vm.template);
+    if body == VmBody::Info {
+        for s in &vm.sched_actions {
+            d.open("SCHED_ACTION");
+            d.num("ID", s.id);
+            d.num("PARENT_ID", vm.id);
+            d.text("TYPE", "VM");
+            d.text("ACTION", &s.action);
+            d.empty("ARGS");
+            d.num("TIME", s.time);
+            d.num("REPEAT", -1);
+            d.empty("DAYS");
+            d.num("END_TYPE", -1);
+            d.num("END_VALUE", -1);
+            d.num("DONE", -1);
+            d.empty("MESSAGE");
+            d.num("WARNING", 0);
+            d.close("SCHED_ACTION");
+        }
+    }
+    d.close("TEMPLATE");
+    d.open("USER_TEMPLATE");
+    template_attrs(d, &vm.user_template);
+    d.close("USER_TEMPLATE");
+    d_history(d, vm, body);
+    d.open("BACKUPS");
+    d.self_closing("BACKUP_CONFIG");
+    d.empty("BACKUP_IDS");
+    d.close("BACKUPS");
+    d.close("VM");
+}
+
+fn d_history(d: &mut Doc, vm: &Vm, body: VmBody) {
+    if vm.history.is_empty() {
+        d.self_closing("HISTORY_RECORDS");
+        return;
+    }
+    d.open("HISTORY_RECORDS");
+    let records: &[History] = if body == VmBody::Info {
+        &vm.history
+    } else {
+        &vm.history[vm.history.len() - 1..]
+    };
+    for h in records {
+        d.open("HISTORY");
+        d.num("OID", vm.id);
+        d.num("SEQ", h.seq);
+        if body == VmBody::Short {
+            d.cdata("HOSTNAME", &h.hostname);
+            d.num("HID", h.hid);
+            d.num("CID", 0);
+            d.num("DS_ID", 0);
+            d.cdata("VM_MAD", "dummy");
+            d.cdata("TM_MAD", "dummy");
+            d.cdata("ACTION", &h.action.to_string());
+        } else {
+            d.text("HOSTNAME", &h.hostname);
+            d.num("HID", h.hid);
+            d.num("CID", 0);
+            d.num("STIME", h.stime);
+            d.num("ETIME", h.etime);
+            d.cdata("VM_MAD", "dummy");
+            d.cdata("TM_MAD", "dummy");
+            d.num("DS_ID", 0);
+            d.num("PLAN_ID", h.plan_id);
+            d.num("ACTION_ID", h.action_id);
+            for (n, v) in ["PSTIME", "PETIME", "RSTIME", "RETIME", "ESTIME", "EETIME"]
+                .iter()
+                .zip(h.times)
+            {
+                d.num(n, v);
+            }
+            d.num("ACTION", h.action);
+            d.num("UID", h.uid);
+            d.num("GID", h.gid);
+            d.num("REQUEST_ID", h.request_id);
+        }
+        d.close("HISTORY");
+    }
+    d.close("HISTORY_RECORDS");
+}
+
+fn short_template(d: &mut Doc, vm: &Vm) {
+    d.open("TEMPLATE");
+    for k in ["CPU", "MEMORY", "VCPU"] {
+        d.text(k, vm.template.get_str(k).unwrap_or(""));
+    }
+    const DISK: [&str; 11] = [
+        "DISK_ID",
+        "DATASTORE",
+        "DATASTORE_ID",
+        "IMAGE",
+        "IMAGE_ID",
+        "SIZE",
+        "TYPE",
+        "CLONE",
+        "CLONE_TARGET",
+        "LN_TARGET",
+        "DISK_SNAPSHOT_TOTAL_SIZE",
+    ];
+    const NIC: [&str; 9] = [
+        "IP",
+        "IP6",
+        "IP6_GLOBAL",
+        "IP6_ULA",
+        "MAC",
+        "NETWORK",
+        "NETWORK_ID",
+        "NIC_ID",
+        "SECURITY_GROUPS",
+    ];
+    for (name, keys) in [("DISK", &DISK[..]), ("NIC", &NIC[..])] {
+        for v in vm.template.vectors(name) {
+            d.open(name);
+            for k in keys {
+                if let Some(val) = vget(v, k) {
+                    d.cdata(k, val);
+                }
+            }
+            d.close(name);
+        }
+    }
+    if let Some(a) = vm.template.get("GRAPHICS") {
+        attr(d, "GRAPHICS", a);
+    }
+    d.close("TEMPLATE");
+}
+
+fn short_user_template(d: &mut Doc, vm: &Vm) {
+    const KEYS: [&str; 10] = [
+        "LABELS",
+        "ERROR",
+        "SCHED_MESSAGE",
+        "SCHED_RANK",
+        "SCHED_DS_RANK",
+        "SCHED_REQUIREMENTS",
+        "SCHED_DS_REQUIREMENTS",
+        "USER_PRIORITY",
+        "PUBLIC_CLOUD",
+        "SCHED_ACTION",
+    ];
+    let present: Vec<(&str, &Attr)> = KEYS
+        .iter()
+        .filter_map(|k| vm.user_template.get(k).map(|a| (*k, a)))
+        .collect();
+    if present.is_empty() {
+        d.self_closing("USER_TEMPLATE");
+        return;
+    }
+    d.open("USER_TEMPLATE");
+    for (k, a) in present {
+        attr(d, k, a);
+    }
+    d.close("USER_TEMPLATE");
+}
+
+/// `<VM_POOL>` of the given VMs.
+pub fn vm_pool<'a>(vms: impl Iterator<Item = &'a Vm>, body: VmBody, size_hint: usize) -> String {
+    let per = if body == VmBody::Short { 1600 } else { 5000 };
+    let mut d = Doc::with_capacity(32 + size_hint * per);
+    d.open("VM_POOL");
+    for v in vms {
+        vm(&mut d, v, body);
+    }
+    d.close("VM_POOL");
+    d.into_string()
+}
+
+/// `<MONITORING_DATA>` of a VM.
+pub fn vm_monitoring(v: &Vm) -> String {
+    let mut d = Doc::with_capacity(1024);
+    d.open("MONITORING_DATA");
+    for ts in monitoring_times(v, epoch_now(), 3) {
+        d.open("MONITORING");
+        monitoring_fields(&mut d, v, ts);
+        d.close("MONITORING");
+    }
+    d.close("MONITORING_DATA");
+    d.into_string()
+}
+
+/// `<VMTEMPLATE>`.
+pub fn template(d: &mut Doc, t: &VmTemplate) {
+    d.open("VMTEMPLATE");
+    d.num("ID", t.id);
+    d.num("UID", t.uid);
+    d.num("GID", t.gid);
+    d.text("UNAME", &t.uname);
+    d.text("GNAME", &t.gname);
+    d.text("NAME", &t.name);
+    perms(d, &t.perms);
+    d.num("REGTIME", t.regtime);
+    d.open("TEMPLATE");
+    template_attrs(d, &t.template);
+    d.close("TEMPLATE");
+    d.close("VMTEMPLATE");
+}
+
+/// `<VMTEMPLATE_POOL>`.
+pub fn template_pool<'a>(ts: impl Iterator<Item = &'a VmTemplate>) -> String {
+    let mut d = Doc::with_capacity(4096);
+    d.open("VMTEMPLATE_POOL");
+    for t in ts {
+        template(&mut d, t);
+    }
+    d.close("VMTEMPLATE_POOL");
+    d.into_string()
+}
+
+/// `<USER>`.
+pub fn user(w: &World, u: &User) -> String {
+    let mut d = Doc::with_capacity(4096);
+    d.open("USER");
+    d.num("ID", u.id);
+    d.num("GID", u.gid);
+    d.open("GROUPS");
+    for g in &u.groups {
+        d.num("ID", g);
+    }
+    d.close("GROUPS");
+    d.text(
+        "GNAME",
+        w.groups.get(&u.gid).map(|g| g.name.as_str()).unwrap_or(""),
+    );
+    d.text("NAME", &u.name);
+    d.cdata("PASSWORD", &u.password_hash);
+    d.cdata("AUTH_DRIVER", "core");
+    d.num("ENABLED", 1);
+    let now = epoch_now();
+    for t in u
+        .tokens
+        .iter()
+        .filter(|t| t.expiration == -1 || t.expiration > now)
+    {
+        d.open("LOGIN_TOKEN");
+        d.text("TOKEN", &t.token);
+        d.num("EXPIRATION_TIME", t.expiration);
+        d.num("EGID", t.egid);
+        d.close("LOGIN_TOKEN");
+    }
+    d.open("TEMPLATE");
+    d.cdata("TOKEN_PASSWORD", &u.token_password);
+    d.close("TEMPLATE");
+    d.empty("DATASTORE_QUOTA");
+    d.empty("NETWORK_QUOTA");
+    d.open("VM_QUOTA");
+    if u.id != 0 {
+        vm_quota(&mut d, w, u.id);
+    }
+    d.close("VM_QUOTA");
+    d.empty("IMAGE_QUOTA");
+    d.open("DEFAULT_USER_QUOTAS");
+    for q in [
+        "DATASTORE_QUOTA",
+        "NETWORK_QUOTA",
+        "VM_QUOTA",
+        "IMAGE_QUOTA",
+    ] {
+        d.empty(q);
+    }
+    d.close("DEFAULT_USER_QUOTAS");
+    d.close("USER");
+    d.into_string()
+}
+
+fn vm_quota(d: &mut Doc, w: &World, uid: u32) {
+    let mut n = 0u32;
+    let (mut cpu, mut mem, mut rcpu, mut rmem, mut rvms) = (0.0, 0.0, 0.0, 0.0, 0u32);
+    for v in w
+        .vms
+        .values()
+        .filter(|v| v.uid == uid && v.state != state::DONE)
+    {
+        n += 1;
+        cpu += v.tnum("CPU");
+        mem += v.tnum("MEMORY");
+        // The captures count ACTIVE, POWEROFF and SUSPENDED VMs as "running" for quotas.
+        if matches!(v.state, state::ACTIVE | state::POWEROFF | state::SUSPENDED) {
+            rvms += 1;
+            rcpu += v.tnum("CPU");
+            rmem += v.tnum("MEMORY");
+        }
+    }
+    if n == 0 {
+        return;
+    }
+    d.open("VM");
+    let fields: [(&str, f64); 12] = [
+        ("CPU", cpu),
+        ("MEMORY", mem),
+        ("PCI_DEV", 0.0),
+        ("PCI_NIC", 0.0),
+        ("RUNNING_CPU", rcpu),
+        ("RUNNING_MEMORY", rmem),
+        ("RUNNING_PCI_DEV", 0.0),
+        ("RUNNING_PCI_NIC", 0.0),
+        ("RUNNING_VMS", f64::from(rvms)),
+        ("SYSTEM_DISK_SIZE", 0.0),
+        ("VMS", f64::from(n)),
+        ("", 0.0),
+    ];
+    for (k, used) in fields.iter().filter(|(k, _)| !k.is_empty()) {
+        d.cdata(k, "-1");
+        d.cdata(&format!("{k}_USED"), &quota_number(*used));
+    }
+    d.close("VM");
+}
+
+/// Static hardware of every simulated host (what the dummy IM driver reports).
+fn host_share(d: &mut Doc, w: &World, running: &[u32]) {
+    let (mut cpu, mut mem) = (0.0, 0.0);
+    for id in running {
+        if let Some(v) = w.vms.get(id) {
+            cpu += v.tnum("CPU") * 100.0;
+            mem += v.tnum("MEMORY") * 1024.0;
+        }
+    }
+    d.open("HOST_SHARE");
+    d.num("MEM_USAGE", mem as u64);
+    d.num("CPU_USAGE", cpu as u64);
+    d.num("TOTAL_MEM", 16_777_216);
+    d.num("TOTAL_CPU", 800);
+    d.num("MAX_MEM", 16_777_216);
+    d.num("MAX_CPU", 800);
+    d.num("RUNNING_VMS", running.len());
+    d.num("VMS_THREAD", 1);
+    d.open("DATASTORES");
+    d.cdata("DISK_USAGE", "0");
+    d.cdata("FREE_DISK", "20480");
+    d.cdata("MAX_DISK", "20480");
+    d.cdata("USED_DISK", "9720");
+    d.close("DATASTORES");
+    d.open("PCI_DEVICES");
+    let pcis: [(&str, &str, &str, &str, &str, &str, &str, &str); 2] = [
+        (
+            "0000:00:06:0",
+            "00",
+            "0c03",
+            "USB controller",
+            "0aa7",
+            "MCP79 OHCI USB 1.1 Controller",
+            "06",
+            "1b21",
+        ),
+        (
+            "0000:04:00:1",
+            "04",
+            "0200",
+            "Ethernet controller",
+            "165f",
+            "NetXtreme BCM5720 Gigabit Ethernet PCIe",
+            "00",
+            "14e4",
+        ),
+    ];
+    for (addr, bus, class, class_name, dev, dev_name, slot, vendor) in pcis {
+        d.open("PCI");
+        d.cdata("ADDRESS", addr);
+        d.cdata("BUS", bus);
+        d.cdata("CLASS", class);
+        d.cdata("CLASS_NAME", class_name);
+        d.cdata("DEVICE", dev);
+        d.cdata("DEVICE_NAME", dev_name);
+        d.cdata("DOMAIN", "0000");
+        d.cdata("FUNCTION", &addr[addr.len() - 1..]);
+        d.cdata("IFNAME", "-");
+        d.cdata("NUMA_NODE", "0");
+        d.cdata(
+            "SHORT_ADDRESS",
+            &format!("{bus}:{slot}.{}", &addr[addr.len() - 1..]),
+        );
+        d.cdata("SLOT", slot);
+        d.cdata("SRIOV", "no");
+        d.cdata("TYPE", &format!("{vendor}:{dev}:{class}"));
+        d.cdata("VENDOR", vendor);
+        d.cdata("VENDOR_NAME", "Simulated Devices Inc.");
+        d.cdata("VMID", "-1");
+        d.close("PCI");
+    }
+    d.close("PCI_DEVICES");
+    d.open("NUMA_NODES");
+    for node in 0..2u32 {
+        d.open("NODE");
+        for core in 0..4u32 {
+            let c = node * 4 + core;
+            d.open("CORE");
+            d.cdata("CPUS", &format!("{c}:-1,{}:-1", c + 8));
+            d.cdata("DEDICATED", "NO");
+            d.cdata("FREE", "2");
+            d.cdata("ID", &c.to_string());
+            d.close("CORE");
+        }
+        for size in ["2048", "1048576"] {
+            d.open("HUGEPAGE");
+            d.cdata("PAGES", "1024");
+            d.cdata("SIZE", size);
+            d.cdata("USAGE", "0");
+            d.close("HUGEPAGE");
+        }
+        d.open("MEMORY");
+        d.cdata("DISTANCE", if node == 0 { "0 1" } else { "1 0" });
+        d.cdata("TOTAL", "8388608");
+        d.cdata("USAGE", "0");
+        d.close("MEMORY");
+        d.cdata("NODE_ID", &node.to_string());
+        d.close("NODE");
+    }
+    d.close("NUMA_NODES");
+    d.close("HOST_SHARE");
+}
+
+/// `<HOST>`; `pool` selects the pool form (`<MONITORING/>`).
+pub fn host(d: &mut Doc, w: &World, h: &Host, pool: bool) {
+    let running: Vec<u32> = w
+        .vms
+        .values()
+        .filter(|v| {
+            matches!(v.state, state::ACTIVE | state::POWEROFF | state::SUSPENDED)
+                && v.history.last().is_some_and(|r| r.hid == h.id)
+        })
+        .map(|v| v.id)
+        .collect();
+    d.open("HOST");
+    d.num("ID", h.id);
+    d.text("NAME", &h.name);
+    d.num("STATE", h.state);
+    d.num("PREV_STATE", h.state);
+    d.cdata("IM_MAD", "dummy");
+    d.cdata("VM_MAD", "dummy");
+    d.num("CLUSTER_ID", h.cluster_id);
+    d.text("CLUSTER", "default");
+    host_share(d, w, &running);
+    d.open("VMS");
+    for id in &running {
+        d.num("ID", id);
+    }
+    d.close("VMS");
+    d.open("TEMPLATE");
+    d.cdata("ARCH", "x86_64");
+    d.cdata("CPUSPEED", "3200");
+    d.cdata("HOSTNAME", &h.name);
+    d.cdata("HYPERVISOR", "dummy");
+    d.cdata("IM_MAD", "dummy");
+    d.cdata(
+        "KVM_CPU_FEATURES",
+        "vme,ds,acpi,ss,ht,tm,pbe,vmx,est,tm2,xtpr,pdcm",
+    );
+    d.cdata(
+        "KVM_CPU_MODELS",
+        "486 pentium qemu32 kvm32 kvm64 Nehalem Westmere SandyBridge",
+    );
+    d.cdata("MEMORY_ENCRYPTION", "");
+    d.cdata("MODELNAME", "Simulated(R) Core @ 3.2GHz");
+    d.cdata("RESERVED_CPU", "");
+    d.cdata("RESERVED_MEM", "");
+    d.cdata("TOTALCPU", "800");
+    d.cdata("TOTALMEMORY", "16777216");
+    d.cdata("VM_MAD", "dummy");
+    d.close("TEMPLATE");
+    if pool {
+        d.self_closing("MONITORING");
+    } else {
+        let ts = epoch_now() - epoch_now().rem_euclid(30);
+        let r = crate::world::splitmix(u64::from(h.id) ^ ts as u64);
+        let used_cpu = 50 + r % 300;
+        let used_mem = 4_000_000 + (r >> 16) % 8_000_000;
+        d.open("MONITORING");
+        d.num("TIMESTAMP", ts);
+        d.num("ID", h.id);
+        d.open("CAPACITY");
+        d.cdata("FREE_CPU", &(800 - used_cpu).to_string());
+        d.cdata("FREE_MEMORY", &(16_777_216 - used_mem).to_string());
+        d.cdata("USED_CPU", &used_cpu.to_string());
+        d.cdata("USED_MEMORY", &used_mem.to_string());
+        d.close("CAPACITY");
+        d.open("SYSTEM");
+        d.cdata("NETRX", &(ts as u64 * 1000).to_string());
+        d.cdata("NETTX", &(ts as u64 * 800).to_string());
+        d.close("SYSTEM");
+        for node in 0..2u32 {
+            d.open("NUMA_NODE");
+            for size in ["2048", "1048576"] {
+                d.open("HUGEPAGE");
+                d.cdata("FREE", "1024");
+                d.cdata("SIZE", size);
+                d.close("HUGEPAGE");
+            }
+            d.open("MEMORY");
+            d.cdata("FREE", &(8_388_608 - used_mem / 2).to_string());
+            d.cdata("USED", &(used_mem / 2).to_string());
+            d.close("MEMORY");
+            d.cdata("NODE_ID", &node.to_string());
+            d.close("NUMA_NODE");
+        }
+        d.close("MONITORING");
+    }
+    d.close("HOST");
+}
+
+/// `<OPENNEBULA_CONFIGURATION>`: the subset a client reads (VNC_PORTS, operation lists).
+pub fn system_config(w: &World, admin: bool) -> String {
+    let mut d = Doc::with_capacity(1024);
+    d.open("OPENNEBULA_CONFIGURATION");
+    d.text("API_LIST_ORDER", "DESC");
+    if admin {
+        d.text("DEFAULT_UMASK", "177");
+    }
+    d.text(
+        "VM_ADMIN_OPERATIONS",
+        "migrate, delete, recover, retry, deploy, resched, backup, restore",
+    );
+    d.text(
+        "VM_MANAGE_OPERATIONS",
+        "undeploy, hold, release, stop, suspend, resume, reboot, poweroff, disk-attach, nic-attach, disk-snapshot, terminate, disk-resize, snapshot, updateconf, rename, resize, update, disk-saveas, sched-action, sg-attach, pci-attach",
+    );
+    d.text("VM_USE_OPERATIONS", "");
+    d.open("VNC_PORTS");
+    d.text("RESERVED", "32768:65536");
+    d.num("START", w.vnc_base);
+    d.close("VNC_PORTS");
+    d.close("OPENNEBULA_CONFIGURATION");
+    d.into_string()
+}

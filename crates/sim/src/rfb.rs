@@ -1,0 +1,455 @@
+//! A small RFB (VNC) server: versions 3.3/3.7/3.8, security None or VNC authentication (DES
+//! challenge), Raw encoding in any true-colour pixel format the client sets. It draws a text
+//! console with the VM's name and echoes typed keys, so end-to-end tests can check keystrokes.
+
+use std::sync::{Arc, Mutex};
+
+use des::cipher::generic_array::GenericArray;
+use des::cipher::{BlockEncrypt, KeyInit};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+/// Framebuffer width.
+pub const WIDTH: u16 = 640;
+/// Framebuffer height.
+pub const HEIGHT: u16 = 400;
+const SCALE: usize = 2;
+const COLS: usize = WIDTH as usize / (8 * SCALE);
+const ROWS: usize = HEIGHT as usize / (8 * SCALE);
+
+/// The text shown on a VM's console, shared by every viewer of that VM.
+#[derive(Debug)]
+pub struct Screen {
+    lines: Mutex<Vec<String>>,
+    typed: Mutex<String>,
+    version: watch::Sender<u64>,
+}
+
+impl Screen {
+    /// A console for VM `id` called `name`.
+    pub fn new(id: u32, name: &str) -> Arc<Self> {
+        let lines = vec![
+            format!("OneDeck simulator - VM {id}"),
+            name.chars().take(COLS).collect(),
+            String::new(),
+            format!(
+                "{} login: ",
+                name.chars().take(COLS - 8).collect::<String>()
+            ),
+        ];
+        Arc::new(Self {
+            lines: Mutex::new(lines),
+            typed: Mutex::new(String::new()),
+            version: watch::channel(0).0,
+        })
+    }
+
+    /// Everything typed so far (Return as `\n`).
+    pub fn typed(&self) -> String {
+        self.typed.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// The visible lines.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Applies a key press (X11 keysym).
+    pub fn key(&self, keysym: u32) {
+        let (Ok(mut lines), Ok(mut typed)) = (self.lines.lock(), self.typed.lock()) else {
+            return;
+        };
+        match keysym {
+            0x20..=0x7e => {
+                let c = char::from(keysym as u8);
+                typed.push(c);
+                if let Some(last) = lines.last_mut() {
+                    if last.chars().count() >= COLS {
+                        lines.push(c.to_string());
+                    } else {
+                        last.push(c);
+                    }
+                }
+            }
+            0xff0d | 0xff8d => {
+                typed.push('\n');
+                lines.push(String::new());
+            }
+            0xff08 => {
+                typed.pop();
+                if let Some(last) = lines.last_mut() {
+                    last.pop();
+                }
+            }
+            _ => return,
+        }
+        let excess = lines.len().saturating_sub(ROWS);
+        lines.drain(..excess);
+        drop(lines);
+        drop(typed);
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    /// Renders the screen as 0x00RRGGBB pixels, row by row.
+    pub fn render(&self) -> Vec<u32> {
+        let mut px = vec![0x0010_1820u32; WIDTH as usize * HEIGHT as usize];
+        let lines = self.lines();
+        for (row, line) in lines.iter().enumerate().take(ROWS) {
+            let colour = if row == 0 { 0x00ff_d75f } else { 0x00c0_ffc0 };
+            for (col, ch) in line.chars().enumerate().take(COLS) {
+                let glyph = font8x8::legacy::BASIC_LEGACY
+                    .get(ch as usize)
+                    .copied()
+                    .unwrap_or([0; 8]);
+                for (gy, bits) in glyph.iter().enumerate() {
+                    for gx in 0..8 {
+                        if bits & (1 << gx) == 0 {
+                            continue;
+                        }
+                        for sy in 0..SCALE {
+                            for sx in 0..SCALE {
+                                let x = col * 8 * SCALE + gx * SCALE + sx;
+                                let y = row * 8 * SCALE + gy * SCALE + sy;
+                                px[y * WIDTH as usize + x] = colour;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        px
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+}
+
+/// A client's pixel format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelFormat {
+    /// Bits per pixel (8, 16 or 32).
+    pub bpp: u8,
+    /// Depth.
+    pub depth: u8,
+    /// Big-endian pixels.
+    pub big_endian: bool,
+    /// True colour (the only mode served).
+    pub true_colour: bool,
+    /// Channel maxima.
+    pub max: [u16; 3],
+    /// Channel shifts.
+    pub shift: [u8; 3],
+}
+
+impl PixelFormat {
+    /// The server's native format: 32 bpp, depth 24, little-endian, 8 bits per channel.
+    pub const NATIVE: Self = Self {
+        bpp: 32,
+        depth: 24,
+        big_endian: false,
+        true_colour: true,
+        max: [255, 255, 255],
+        shift: [16, 8, 0],
+    };
+
+    fn to_bytes(self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0] = self.bpp;
+        b[1] = self.depth;
+        b[2] = u8::from(self.big_endian);
+        b[3] = u8::from(self.true_colour);
+        b[4..6].copy_from_slice(&self.max[0].to_be_bytes());
+        b[6..8].copy_from_slice(&self.max[1].to_be_bytes());
+        b[8..10].copy_from_slice(&self.max[2].to_be_bytes());
+        b[10] = self.shift[0];
+        b[11] = self.shift[1];
+        b[12] = self.shift[2];
+        b
+    }
+
+    fn from_bytes(b: &[u8; 16]) -> Self {
+        Self {
+            bpp: b[0],
+            depth: b[1],
+            big_endian: b[2] != 0,
+            true_colour: b[3] != 0,
+            max: [
+                u16::from_be_bytes([b[4], b[5]]),
+                u16::from_be_bytes([b[6], b[7]]),
+                u16::from_be_bytes([b[8], b[9]]),
+            ],
+            shift: [b[10], b[11], b[12]],
+        }
+    }
+
+    /// Encodes 0x00RRGGBB pixels in this format.
+    pub fn encode(&self, px: &[u32], out: &mut Vec<u8>) {
+        let bytes = usize::from(self.bpp / 8).max(1);
+        out.reserve(px.len() * bytes);
+        for &p in px {
+            let ch = |v: u32, i: usize| (v * u32::from(self.max[i]) / 255) << self.shift[i];
+            let v = ch((p >> 16) & 0xff, 0) | ch((p >> 8) & 0xff, 1) | ch(p & 0xff, 2);
+            match (bytes, self.big_endian) {
+                (1, _) => out.push(v as u8),
+                (2, false) => out.extend_from_slice(&(v as u16).to_le_bytes()),
+                (2, true) => out.extend_from_slice(&(v as u16).to_be_bytes()),
+                (_, false) => out.extend_from_slice(&v.to_le_bytes()),
+                (_, true) => out.extend_from_slice(&v.to_be_bytes()),
+            }
+        }
+    }
+}
+
+/// The DES key VNC derives from a password: 8 bytes, zero-padded, each byte bit-reversed.
+pub fn vnc_key(password: &str) -> [u8; 8] {
+    let mut key = [0u8; 8];
+    for (k, b) in key.iter_mut().zip(password.bytes()) {
+        *k = b.reverse_bits();
+    }
+    key
+}
+
+/// The response a client sends to `challenge` for `password` (DES-ECB of both halves).
+pub fn vnc_response(password: &str, challenge: &[u8; 16]) -> [u8; 16] {
+    let cipher = des::Des::new(GenericArray::from_slice(&vnc_key(password)));
+    let mut out = *challenge;
+    for half in out.chunks_mut(8) {
+        cipher.encrypt_block(GenericArray::from_mut_slice(half));
+    }
+    out
+}
+
+/// Why a session ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum RfbError {
+    /// Socket error or the client went away.
+    #[error("connection: {0}")]
+    Io(#[from] std::io::Error),
+    /// The client spoke something else.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+/// Serves one client on `stream` until it disconnects.
+pub async fn serve<S>(
+    mut stream: S,
+    screen: Arc<Screen>,
+    desktop: &str,
+    password: Option<&str>,
+) -> Result<(), RfbError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    stream.write_all(b"RFB 003.008\n").await?;
+    let mut ver = [0u8; 12];
+    stream.read_exact(&mut ver).await?;
+    let minor = match &ver {
+        b"RFB 003.003\n" => 3,
+        b"RFB 003.007\n" => 7,
+        b"RFB 003.008\n" | b"RFB 003.889\n" => 8,
+        v if v.starts_with(b"RFB 003.") => 8,
+        _ => return Err(RfbError::Protocol("not an RFB client".into())),
+    };
+    let sec: u8 = if password.is_some() { 2 } else { 1 };
+    if minor == 3 {
+        stream.write_all(&u32::from(sec).to_be_bytes()).await?;
+    } else {
+        stream.write_all(&[1, sec]).await?;
+        let mut chosen = [0u8; 1];
+        stream.read_exact(&mut chosen).await?;
+        if chosen[0] != sec {
+            if minor == 8 {
+                fail(&mut stream, "Security type not offered").await?;
+            }
+            return Err(RfbError::Protocol(
+                "client chose another security type".into(),
+            ));
+        }
+    }
+    if let Some(pw) = password {
+        let challenge: [u8; 16] = rand::random();
+        stream.write_all(&challenge).await?;
+        let mut resp = [0u8; 16];
+        stream.read_exact(&mut resp).await?;
+        if resp != vnc_response(pw, &challenge) {
+            if minor == 8 {
+                fail(&mut stream, "Authentication failed").await?;
+            } else {
+                stream.write_all(&1u32.to_be_bytes()).await?;
+            }
+            return Err(RfbError::Protocol("wrong VNC password".into()));
+        }
+        stream.write_all(&0u32.to_be_bytes()).await?;
+    } else if minor == 8 {
+        stream.write_all(&0u32.to_be_bytes()).await?;
+    }
+    let mut shared = [0u8; 1];
+    stream.read_exact(&mut shared).await?;
+    let mut init = Vec::with_capacity(24 + desktop.len());
+    init.extend_from_slice(&WIDTH.to_be_bytes());
+    init.extend_from_slice(&HEIGHT.to_be_bytes());
+    init.extend_from_slice(&PixelFormat::NATIVE.to_bytes());
+    init.extend_from_slice(&(desktop.len() as u32).to_be_bytes());
+    init.extend_from_slice(desktop.as_bytes());
+    stream.write_all(&init).await?;
+
+    let mut pf = PixelFormat::NATIVE;
+    let mut changes = screen.subscribe();
+    let mut sent_version: Option<u64> = None;
+    let mut pending = false;
+    loop {
+        tokio::select! {
+            msg = read_u8(&mut stream) => {
+                let Some(kind) = msg? else { return Ok(()) };
+                match kind {
+                    0 => {
+                        let mut b = [0u8; 19];
+                        stream.read_exact(&mut b).await?;
+                        let mut f = [0u8; 16];
+                        f.copy_from_slice(&b[3..19]);
+                        let new = PixelFormat::from_bytes(&f);
+                        if !new.true_colour || ![8, 16, 32].contains(&new.bpp) {
+                            return Err(RfbError::Protocol("only true-colour 8/16/32 bpp is served".into()));
+                        }
+                        pf = new;
+                        sent_version = None;
+                    }
+                    2 => {
+                        let mut b = [0u8; 3];
+                        stream.read_exact(&mut b).await?;
+                        let n = u16::from_be_bytes([b[1], b[2]]) as usize;
+                        let mut skip = vec![0u8; n * 4];
+                        stream.read_exact(&mut skip).await?;
+                    }
+                    3 => {
+                        let mut b = [0u8; 9];
+                        stream.read_exact(&mut b).await?;
+                        let incremental = b[0] != 0;
+                        let current = *changes.borrow_and_update();
+                        if !incremental || sent_version != Some(current) {
+                            send_frame(&mut stream, &screen, &pf).await?;
+                            sent_version = Some(current);
+                            pending = false;
+                        } else {
+                            pending = true;
+                        }
+                    }
+                    4 => {
+                        let mut b = [0u8; 7];
+                        stream.read_exact(&mut b).await?;
+                        if b[0] != 0 {
+                            screen.key(u32::from_be_bytes([b[3], b[4], b[5], b[6]]));
+                        }
+                    }
+                    5 => {
+                        let mut b = [0u8; 5];
+                        stream.read_exact(&mut b).await?;
+                    }
+                    6 => {
+                        let mut b = [0u8; 7];
+                        stream.read_exact(&mut b).await?;
+                        let n = u32::from_be_bytes([b[3], b[4], b[5], b[6]]) as usize;
+                        if n > 1 << 20 {
+                            return Err(RfbError::Protocol("cut text too long".into()));
+                        }
+                        let mut skip = vec![0u8; n];
+                        stream.read_exact(&mut skip).await?;
+                    }
+                    other => return Err(RfbError::Protocol(format!("unknown message type {other}"))),
+                }
+            }
+            changed = changes.changed(), if pending => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                let current = *changes.borrow_and_update();
+                send_frame(&mut stream, &screen, &pf).await?;
+                sent_version = Some(current);
+                pending = false;
+            }
+        }
+    }
+}
+
+async fn read_u8<S: AsyncRead + Unpin>(s: &mut S) -> std::io::Result<Option<u8>> {
+    let mut b = [0u8; 1];
+    match s.read(&mut b).await? {
+        0 => Ok(None),
+        _ => Ok(Some(b[0])),
+    }
+}
+
+async fn fail<S: AsyncWrite + Unpin>(s: &mut S, reason: &str) -> std::io::Result<()> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&1u32.to_be_bytes());
+    b.extend_from_slice(&(reason.len() as u32).to_be_bytes());
+    b.extend_from_slice(reason.as_bytes());
+    s.write_all(&b).await
+}
+
+async fn send_frame<S: AsyncWrite + Unpin>(
+    s: &mut S,
+    screen: &Screen,
+    pf: &PixelFormat,
+) -> std::io::Result<()> {
+    let px = screen.render();
+    let mut out = Vec::with_capacity(16 + px.len() * 4);
+    out.extend_from_slice(&[0, 0, 0, 1]);
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(&WIDTH.to_be_bytes());
+    out.extend_from_slice(&HEIGHT.to_be_bytes());
+    out.extend_from_slice(&0i32.to_be_bytes());
+    pf.encode(&px, &mut out);
+    s.write_all(&out).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn des_matches_the_standard_vector() {
+        // FIPS test vector: key 133457799BBCDFF1, plaintext 0123456789ABCDEF -> 85E813540F0AB405.
+        let key = [0x13, 0x34, 0x57, 0x79, 0x9B, 0xBC, 0xDF, 0xF1];
+        let c = des::Des::new(GenericArray::from_slice(&key));
+        let mut b = [0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF];
+        c.encrypt_block(GenericArray::from_mut_slice(&mut b));
+        assert_eq!(b, [0x85, 0xE8, 0x13, 0x54, 0x0F, 0x0A, 0xB4, 0x05]);
+    }
+
+    #[test]
+    fn vnc_key_reverses_bits_and_truncates() {
+        assert_eq!(vnc_key("a")[0], b'a'.reverse_bits());
+        assert_eq!(vnc_key("s3cretpassw0rd"), vnc_key("s3cretpa"));
+    }
+
+    #[test]
+    fn keys_echo_and_render() {
+        let s = Screen::new(3, "alice-run");
+        let blank = s.render();
+        s.key(u32::from(b'h'));
+        s.key(u32::from(b'i'));
+        s.key(0xff0d);
+        s.key(0xffe1); // shift: ignored
+        assert_eq!(s.typed(), "hi\n");
+        assert!(s.lines().iter().any(|l| l.ends_with("login: hi")));
+        assert_ne!(blank, s.render());
+    }
+
+    #[test]
+    fn encodes_16bpp_big_endian() {
+        let pf = PixelFormat {
+            bpp: 16,
+            depth: 16,
+            big_endian: true,
+            true_colour: true,
+            max: [31, 63, 31],
+            shift: [11, 5, 0],
+        };
+        let mut out = Vec::new();
+        pf.encode(&[0x00ff_ffff, 0x0000_00ff], &mut out);
+        assert_eq!(out, vec![0xff, 0xff, 0x00, 0x1f]);
+    }
+}

@@ -1,0 +1,523 @@
+//! The HTTP side and the running simulator.
+//!
+//! A small hand-written HTTP/1.1 loop rather than hyper: oned's Abyss server answers exactly one
+//! request per connection with `Connection: close` and headers spelled `Content-type` /
+//! `Content-length`, and a client must see those bytes; hyper normalises header names to
+//! lower case and manages keep-alive itself. The loop is bounded (16 KiB of headers, 8 MiB of
+//! body, 15 s to read a request, like oned's `TIMEOUT`) and tested below and in `tests/sim`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::config::SimConfig;
+use crate::consoles::Consoles;
+use crate::methods::{self, Outcome};
+use crate::world::{World, splitmix};
+use crate::xmlrpc::{self, Reply};
+use crate::{Error, Result};
+
+/// Largest request head accepted.
+pub const MAX_HEAD: usize = 16 * 1024;
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+/// Time allowed to read one request (oned's `TIMEOUT`).
+pub const READ_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A fault the simulator injects instead of a normal reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Hold the connection without answering, then close it.
+    Timeout,
+    /// `HTTP/1.1 500 Internal Server Error`.
+    Http500,
+    /// A 200 reply whose XML is cut in half.
+    Malformed,
+}
+
+/// The fault (if any) for request number `n` under `seed` and `rate`: reproducible.
+pub fn fault_for(seed: u64, rate: f64, n: u64) -> Option<FaultKind> {
+    if rate <= 0.0 {
+        return None;
+    }
+    let r = splitmix(seed ^ n.wrapping_mul(0xa076_1d64_78bd_642f));
+    let p = (r >> 11) as f64 / (1u64 << 53) as f64;
+    if p >= rate {
+        return None;
+    }
+    Some(match splitmix(r) % 3 {
+        0 => FaultKind::Timeout,
+        1 => FaultKind::Http500,
+        _ => FaultKind::Malformed,
+    })
+}
+
+struct Shared {
+    world: Mutex<World>,
+    consoles: Consoles,
+    config: SimConfig,
+    start: tokio::time::Instant,
+    wake: Notify,
+    requests: AtomicU64,
+    dirty: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock leaves the world usable; take it back.
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+}
+
+/// The simulator.
+#[derive(Debug)]
+pub struct Simulator;
+
+impl Simulator {
+    /// Builds the cloud (or loads `state_file`), binds the XML-RPC server and starts the clock.
+    pub async fn start(config: SimConfig) -> Result<SimHandle> {
+        config.validate()?;
+        let world = match &config.state_file {
+            Some(path) if path.exists() => {
+                let bytes =
+                    std::fs::read(path).map_err(|e| Error::State(path.clone(), e.to_string()))?;
+                let mut w: World = serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::State(path.clone(), e.to_string()))?;
+                w.after_load();
+                w
+            }
+            _ => crate::fixture::build(&config),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::Bind(config.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Bind(config.listen, e))?;
+        let shared = Arc::new(Shared {
+            consoles: Consoles::new(config.vnc, config.max_consoles),
+            world: Mutex::new(world),
+            config,
+            start: tokio::time::Instant::now(),
+            wake: Notify::new(),
+            requests: AtomicU64::new(0),
+            dirty: AtomicBool::new(false),
+        });
+        {
+            let mut w = shared.lock();
+            shared.consoles.sync(&mut w);
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(accept_loop(listener, shared.clone(), stop_rx.clone()));
+        tasks.spawn(clock_loop(shared.clone(), stop_rx.clone()));
+        if shared.config.state_file.is_some() {
+            tasks.spawn(save_loop(shared.clone(), stop_rx));
+        }
+        tracing::info!(%addr, "OpenNebula simulator listening");
+        Ok(SimHandle {
+            addr,
+            shared,
+            stop: stop_tx,
+            tasks,
+        })
+    }
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT/RPC2`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}/RPC2", self.addr)
+    }
+
+    /// The XML-RPC server's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// STATE and LCM_STATE of a VM (inspection for tests and the CLI).
+    pub fn vm_state(&self, id: u32) -> Option<(u32, u32)> {
+        self.shared.lock().vms.get(&id).map(|v| (v.state, v.lcm))
+    }
+
+    /// GRAPHICS/PORT of a VM.
+    pub fn vnc_port(&self, id: u32) -> Option<u16> {
+        self.shared.lock().vms.get(&id).and_then(|v| v.vnc_port())
+    }
+
+    /// VMs with an open VNC server and their ports.
+    pub fn open_consoles(&self) -> Vec<(u32, u16)> {
+        self.shared.consoles.open_ports()
+    }
+
+    /// What was typed on a VM's built-in console (None without one).
+    pub fn console_text(&self, id: u32) -> Option<String> {
+        self.shared.consoles.screen(id).map(|s| s.typed())
+    }
+
+    /// Runs every state transition due now (after `tokio::time::advance` in tests).
+    pub fn tick(&self) {
+        tick(&self.shared);
+    }
+
+    /// Stops the HTTP server, every VNC server and QEMU child, and saves the state file.
+    pub async fn shutdown(mut self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.shared.wake.notify_one();
+        while self.tasks.join_next().await.is_some() {}
+        self.shared.consoles.stop_all().await;
+        save(&self.shared)
+    }
+}
+
+fn tick(shared: &Shared) -> Option<u64> {
+    let mut w = shared.lock();
+    if w.fire_due(shared.now_ms()) > 0 {
+        shared.dirty.store(true, Ordering::Relaxed);
+    }
+    shared.consoles.sync(&mut w);
+    w.next_due()
+}
+
+async fn clock_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let next = tick(&shared);
+        let sleep = async {
+            match next {
+                Some(ms) => {
+                    tokio::time::sleep_until(shared.start + Duration::from_millis(ms)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = sleep => {}
+            _ = shared.wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn save_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                if shared.dirty.swap(false, Ordering::Relaxed)
+                    && let Err(e) = save(&shared)
+                {
+                    tracing::warn!(error = %e, "cannot save the simulator state");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+fn save(shared: &Shared) -> Result<()> {
+    let Some(path) = &shared.config.state_file else {
+        return Ok(());
+    };
+    let json = {
+        let w = shared.lock();
+        serde_json::to_vec(&*w).map_err(|e| Error::State(path.clone(), e.to_string()))?
+    };
+    write_atomic(path, &json)
+}
+
+fn write_atomic(path: &PathBuf, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, data).map_err(|e| Error::State(path.clone(), e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::State(path.clone(), e.to_string()))
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                match accepted {
+                    Ok((sock, _)) => {
+                        let shared = shared.clone();
+                        let stop = stop.clone();
+                        conns.spawn(async move { connection(sock, shared, stop).await });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    conns.shutdown().await;
+}
+
+/// Why a request could not be read.
+#[derive(Debug, PartialEq, Eq)]
+enum HttpError {
+    Closed,
+    BadRequest(&'static str),
+    TooLarge,
+    LengthRequired,
+    MethodNotAllowed,
+    NotFound,
+}
+
+/// Reads one request; returns its body.
+async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, HttpError> {
+    let mut buf = Vec::with_capacity(4096);
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(HttpError::TooLarge);
+        }
+        let mut chunk = [0u8; 4096];
+        let n = sock.read(&mut chunk).await.map_err(|_| HttpError::Closed)?;
+        if n == 0 {
+            return Err(HttpError::Closed);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| HttpError::BadRequest("head is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(' ');
+    let method = parts.next().unwrap_or_default();
+    let path = parts.next().unwrap_or_default();
+    if !parts.next().unwrap_or_default().starts_with("HTTP/1.") {
+        return Err(HttpError::BadRequest("not HTTP/1.x"));
+    }
+    let mut length: Option<usize> = None;
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            let k = k.trim();
+            if k.eq_ignore_ascii_case("content-length") {
+                length = Some(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| HttpError::BadRequest("bad Content-Length"))?,
+                );
+            } else if k.eq_ignore_ascii_case("transfer-encoding") {
+                return Err(HttpError::LengthRequired);
+            }
+        }
+    }
+    if method != "POST" {
+        return Err(HttpError::MethodNotAllowed);
+    }
+    if path != "/RPC2" {
+        return Err(HttpError::NotFound);
+    }
+    let length = length.ok_or(HttpError::LengthRequired)?;
+    if length > MAX_BODY {
+        return Err(HttpError::TooLarge);
+    }
+    let mut body = buf.split_off(head_end);
+    while body.len() < length {
+        let mut chunk = vec![0u8; (length - body.len()).min(64 * 1024)];
+        let n = sock.read(&mut chunk).await.map_err(|_| HttpError::Closed)?;
+        if n == 0 {
+            return Err(HttpError::Closed);
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Ok(body)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn http_date() -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] UTC"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&fmt)
+        .unwrap_or_default()
+}
+
+/// The reply head exactly as Abyss writes it (index.json of the captures).
+fn head(status: &str, len: usize, content_type: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-type: {content_type}\r\nContent-length: {len}\r\nConnection: close\r\nDate: {}\r\nServer: Xmlrpc-c_Abyss/1.33.14\r\n\r\n",
+        http_date()
+    )
+}
+
+async fn send(sock: &mut TcpStream, status: &str, body: &[u8], content_type: &str) {
+    let h = head(status, body.len(), content_type);
+    let _ = sock.write_all(h.as_bytes()).await;
+    let _ = sock.write_all(body).await;
+    let _ = sock.shutdown().await;
+}
+
+async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let body = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut sock)).await {
+        Err(_) | Ok(Err(HttpError::Closed)) => return,
+        Ok(Err(e)) => {
+            let status = match e {
+                HttpError::TooLarge => "413 Request Entity Too Large",
+                HttpError::LengthRequired => "411 Length Required",
+                HttpError::MethodNotAllowed => "405 Method Not Allowed",
+                HttpError::NotFound => "404 Not Found",
+                _ => "400 Bad Request",
+            };
+            send(&mut sock, status, status.as_bytes(), "text/plain").await;
+            return;
+        }
+        Ok(Ok(b)) => b,
+    };
+    let n = shared.requests.fetch_add(1, Ordering::Relaxed);
+    let fault = fault_for(shared.config.seed, shared.config.fault_rate, n);
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    if fault == Some(FaultKind::Timeout) {
+        tokio::select! {
+            _ = tokio::time::sleep(shared.config.fault_hold) => {}
+            _ = stop.changed() => {}
+        }
+        return;
+    }
+    if fault == Some(FaultKind::Http500) {
+        send(
+            &mut sock,
+            "500 Internal Server Error",
+            b"Internal Server Error",
+            "text/plain",
+        )
+        .await;
+        return;
+    }
+    let reply = handle(&shared, &body);
+    let reply = if fault == Some(FaultKind::Malformed) {
+        let mut cut = reply.len() / 2;
+        while !reply.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reply[..cut].to_string()
+    } else {
+        reply
+    };
+    send(
+        &mut sock,
+        "200 OK",
+        reply.as_bytes(),
+        "text/xml; charset=utf-8",
+    )
+    .await;
+}
+
+/// Answers one XML-RPC body (the whole request path minus HTTP).
+fn handle(shared: &Shared, body: &[u8]) -> String {
+    let call = match xmlrpc::parse_call(body) {
+        Ok(c) => c,
+        Err(e) => {
+            return xmlrpc::fault(&xmlrpc::Fault {
+                code: -503,
+                message: format!("Call XML not a proper XML-RPC call.  {e}"),
+            });
+        }
+    };
+    let outcome = {
+        let mut w = shared.lock();
+        w.now_ms = shared.now_ms();
+        let o = methods::call(&mut w, &call);
+        if methods::mutates(&call.name) && matches!(o, Outcome::Ok(_)) {
+            shared.dirty.store(true, Ordering::Relaxed);
+        }
+        shared.consoles.sync(&mut w);
+        o
+    };
+    shared.wake.notify_one();
+    match outcome {
+        Outcome::Ok(r) => xmlrpc::success(&r),
+        Outcome::Err(e) => {
+            xmlrpc::failure(&format!("[{}] {}", call.name, e.message), e.code, e.index3)
+        }
+        Outcome::Fault(f) => xmlrpc::fault(&f),
+    }
+}
+
+/// Answers one XML-RPC body against a world directly (benchmarks and tests of the serialiser).
+pub fn answer(w: &mut World, body: &[u8]) -> String {
+    match xmlrpc::parse_call(body) {
+        Ok(call) => match methods::call(w, &call) {
+            Outcome::Ok(r) => xmlrpc::success(&r),
+            Outcome::Err(e) => {
+                xmlrpc::failure(&format!("[{}] {}", call.name, e.message), e.code, e.index3)
+            }
+            Outcome::Fault(f) => xmlrpc::fault(&f),
+        },
+        Err(e) => xmlrpc::fault(&xmlrpc::Fault {
+            code: -503,
+            message: e.to_string(),
+        }),
+    }
+}
+
+#[allow(dead_code)]
+fn _reply_is_used(r: Reply) -> Reply {
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_reproducible_and_near_the_rate() {
+        let a: Vec<_> = (0..1000).map(|n| fault_for(7, 0.2, n)).collect();
+        let b: Vec<_> = (0..1000).map(|n| fault_for(7, 0.2, n)).collect();
+        assert_eq!(a, b);
+        let hits = a.iter().filter(|f| f.is_some()).count();
+        assert!((120..280).contains(&hits), "{hits}");
+        assert!(a.contains(&Some(FaultKind::Timeout)));
+        assert!(a.contains(&Some(FaultKind::Http500)));
+        assert!(a.contains(&Some(FaultKind::Malformed)));
+        let c: Vec<_> = (0..1000).map(|n| fault_for(8, 0.2, n)).collect();
+        assert_ne!(a, c);
+        assert!((0..1000).all(|n| fault_for(7, 0.0, n).is_none()));
+    }
+
+    #[test]
+    fn abyss_like_head() {
+        let h = head("200 OK", 263, "text/xml; charset=utf-8");
+        assert!(h.starts_with("HTTP/1.1 200 OK\r\nContent-type: text/xml; charset=utf-8\r\nContent-length: 263\r\nConnection: close\r\nDate: "));
+        assert!(h.ends_with(" UTC\r\nServer: Xmlrpc-c_Abyss/1.33.14\r\n\r\n"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the simulator: one binary, one module per area.
+
+mod common;
