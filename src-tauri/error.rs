@@ -19,3 +19,22 @@ pub struct CommandError {
     /// A sentence for the user (OpenNebula's own words when it sent some).
     pub message: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crosses_ipc_as_kind_and_message() {
+        let error = CommandError {
+            kind: ErrorKind::Internal,
+            message: "the relay could not start".into(),
+        };
+        let json = serde_json::to_value(&error).expect("plain data serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({ "kind": "internal", "message": "the relay could not start" }),
+            "ui/src/lib/ipc.ts reads exactly these two fields"
+        );
+    }
+}

@@ -20,3 +20,20 @@ pub fn app_info() -> AppInfo {
         platform: std::env::consts::OS,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_info_matches_the_ui_mirror() {
+        let json = serde_json::to_value(app_info()).expect("plain data serialises");
+        assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(json["platform"], std::env::consts::OS);
+        assert_eq!(
+            json.as_object().map(|o| o.len()),
+            Some(2),
+            "AppInfo in ui/src/lib/ipc.ts has two fields"
+        );
+    }
+}
