@@ -1,0 +1,9 @@
+//! Typed models of the documents oned returns, decoded with quick-xml (see [`Document`]).
+
+pub mod common;
+pub mod host;
+pub mod ids;
+pub mod state;
+pub mod template;
+pub mod user;
+pub mod vm;

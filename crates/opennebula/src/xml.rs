@@ -1,0 +1,458 @@
+//! A small pull cursor over quick-xml for the documents oned writes, and the mapping of a failure
+//! offset to an element path and line/column.
+//!
+//! Decoders walk the document element by element without building a tree (a 10,000-VM pool stays
+//! a few allocations per VM). Positions are tracked only as byte offsets; the path and the
+//! line/column are recomputed from the offset when, and only when, something fails.
+//!
+//! Security: a DOCTYPE is rejected as soon as it is seen, so no entity is ever declared, let alone
+//! expanded ("billion laughs"); only the five predefined entities and character references are
+//! resolved.
+
+use std::borrow::Cow;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::error::DecodeError;
+
+/// A failure inside a document: where (byte offset) and why. Turned into a [`DecodeError`] by
+/// [`Fail::locate`].
+#[derive(Debug, Clone)]
+pub(crate) struct Fail {
+    pub(crate) offset: usize,
+    pub(crate) reason: String,
+}
+
+impl Fail {
+    pub(crate) fn new(offset: usize, reason: impl Into<String>) -> Self {
+        Self {
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    /// Computes the element path and line/column of the failure inside `doc`.
+    pub(crate) fn locate(self, document: &str, doc: &str) -> DecodeError {
+        let offset = self.offset.min(doc.len());
+        let (line, column) = line_column(doc, offset);
+        DecodeError {
+            document: document.to_owned(),
+            path: path_at(doc, offset),
+            line,
+            column,
+            reason: self.reason,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_column(doc: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(doc.len());
+    while !doc.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &doc[..end];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// The path of elements open at `offset`, with `[n]` (1-based) for repeated siblings.
+pub(crate) fn path_at(doc: &str, offset: usize) -> String {
+    // Each frame: the open element's label and the names of its children seen so far.
+    let mut stack: Vec<(String, Vec<(String, usize)>)> = Vec::new();
+    let mut root_children: Vec<(String, usize)> = Vec::new();
+    let mut reader = Reader::from_str(doc);
+    reader.config_mut().check_end_names = false;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        if before > offset {
+            break;
+        }
+        match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if before <= offset => {
+                let name = e.name().0.to_owned();
+                let siblings = stack.last_mut().map_or(&mut root_children, |f| &mut f.1);
+                let n = match siblings.iter_mut().find(|(s, _)| *s == name) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        siblings.push((name.clone(), 1));
+                        1
+                    }
+                };
+                let label = if n > 1 { format!("{name}[{n}]") } else { name };
+                let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                // An empty element only counts when the offset falls inside its tag.
+                let is_empty = doc.as_bytes().get(after.saturating_sub(2)) == Some(&b'/');
+                if !is_empty || offset < after {
+                    stack.push((label, Vec::new()));
+                    if is_empty {
+                        break;
+                    }
+                }
+            }
+            Ok(Event::End(_)) => {
+                let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                if after > offset {
+                    break;
+                }
+                stack.pop();
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    stack
+        .into_iter()
+        .map(|(label, _)| label)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// An element the cursor stopped at: its start tag, whether it is `<X/>`, and where it began.
+pub(crate) struct El<'a> {
+    pub(crate) start: BytesStart<'a>,
+    pub(crate) empty: bool,
+    pub(crate) offset: usize,
+}
+
+impl El<'_> {
+    /// The element's name.
+    pub(crate) fn name(&self) -> &str {
+        self.start.name().0
+    }
+}
+
+/// A pull cursor over one XML document held in memory.
+pub(crate) struct Cursor<'a> {
+    reader: Reader<&'a [u8]>,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(doc: &'a str) -> Self {
+        let mut reader = Reader::from_str(doc);
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        Self { reader }
+    }
+
+    pub(crate) fn position(&self) -> usize {
+        usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
+    }
+
+    fn read(&mut self) -> Result<Event<'a>, Fail> {
+        let ev = self.reader.read_event().map_err(|e| {
+            let at = usize::try_from(self.reader.error_position()).unwrap_or(0);
+            Fail::new(at, format!("not well-formed XML: {e}"))
+        })?;
+        if let Event::DocType(_) = ev {
+            return Err(Fail::new(
+                self.position(),
+                "DOCTYPE declarations are not allowed (entity expansion is refused)",
+            ));
+        }
+        Ok(ev)
+    }
+
+    /// Reads the prolog and returns the root element, which must be named `root`.
+    pub(crate) fn root(&mut self, root: &str) -> Result<El<'a>, Fail> {
+        loop {
+            let offset = self.position();
+            match self.read()? {
+                Event::Start(start) => {
+                    return self.check_root(
+                        El {
+                            start,
+                            empty: false,
+                            offset,
+                        },
+                        root,
+                    );
+                }
+                Event::Empty(start) => {
+                    return self.check_root(
+                        El {
+                            start,
+                            empty: true,
+                            offset,
+                        },
+                        root,
+                    );
+                }
+                Event::Text(t) if t.trim_ascii().is_empty() => {}
+                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+                Event::Eof => {
+                    return Err(Fail::new(
+                        offset,
+                        format!("empty document, expected <{root}>"),
+                    ));
+                }
+                _ => {
+                    return Err(Fail::new(
+                        offset,
+                        format!("text before the root element, expected <{root}>"),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn check_root(&self, el: El<'a>, root: &str) -> Result<El<'a>, Fail> {
+        if el.name() == root {
+            Ok(el)
+        } else {
+            let found = el.name().to_owned();
+            Err(Fail::new(
+                el.offset,
+                format!("expected a <{root}> document, found <{found}>"),
+            ))
+        }
+    }
+
+    /// After the root element: only whitespace, comments and processing instructions may follow.
+    pub(crate) fn finish(&mut self) -> Result<(), Fail> {
+        loop {
+            let offset = self.position();
+            match self.read()? {
+                Event::Eof => return Ok(()),
+                Event::Text(t) if t.trim_ascii().is_empty() => {}
+                Event::Comment(_) | Event::PI(_) => {}
+                _ => return Err(Fail::new(offset, "content after the root element")),
+            }
+        }
+    }
+
+    /// The next child element of `parent`, or `None` at the parent's end tag. Text between
+    /// elements is ignored; `parent` must not be empty (callers check `El::empty`).
+    pub(crate) fn next_child(&mut self, parent: &El<'_>) -> Result<Option<El<'a>>, Fail> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            let offset = self.position();
+            match self.read()? {
+                Event::Start(start) => {
+                    return Ok(Some(El {
+                        start,
+                        empty: false,
+                        offset,
+                    }));
+                }
+                Event::Empty(start) => {
+                    return Ok(Some(El {
+                        start,
+                        empty: true,
+                        offset,
+                    }));
+                }
+                Event::End(_) => return Ok(None),
+                Event::Eof => {
+                    let name = parent.name().to_owned();
+                    return Err(Fail::new(
+                        offset,
+                        format!("document ends inside <{name}> (truncated?)"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The next child element of `parent`, or `None` at its end tag; text met on the way is
+    /// collected into `text` (for XML-RPC's untyped `<value>text</value>`).
+    pub(crate) fn next_child_or_text(
+        &mut self,
+        parent: &El<'_>,
+        text: &mut String,
+    ) -> Result<Option<El<'a>>, Fail> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            let offset = self.position();
+            match self.read()? {
+                Event::Start(start) => {
+                    return Ok(Some(El {
+                        start,
+                        empty: false,
+                        offset,
+                    }));
+                }
+                Event::Empty(start) => {
+                    return Ok(Some(El {
+                        start,
+                        empty: true,
+                        offset,
+                    }));
+                }
+                Event::End(_) => return Ok(None),
+                Event::Text(t) => text.push_str(&t),
+                Event::CData(c) => text.push_str(&c),
+                Event::GeneralRef(r) => text.push_str(&resolve_ref(&r, offset)?),
+                Event::Eof => {
+                    let name = parent.name().to_owned();
+                    return Err(Fail::new(
+                        offset,
+                        format!("document ends inside <{name}> (truncated?)"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The text content of a leaf element (text, CDATA and references joined), consuming its end.
+    pub(crate) fn text(&mut self, el: &El<'_>) -> Result<Cow<'a, str>, Fail> {
+        if el.empty {
+            return Ok(Cow::Borrowed(""));
+        }
+        let mut acc: Option<Cow<'a, str>> = None;
+        loop {
+            let offset = self.position();
+            let piece: Cow<'a, str> = match self.read()? {
+                Event::Text(t) => t.into_inner(),
+                Event::CData(c) => c.into_inner(),
+                Event::GeneralRef(r) => Cow::Owned(resolve_ref(&r, offset)?),
+                Event::End(_) => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
+                Event::Start(s) | Event::Empty(s) => {
+                    let name = el.name().to_owned();
+                    let child = s.name().0.to_owned();
+                    return Err(Fail::new(
+                        offset,
+                        format!("expected text in <{name}>, found element <{child}>"),
+                    ));
+                }
+                Event::Eof => {
+                    let name = el.name().to_owned();
+                    return Err(Fail::new(
+                        offset,
+                        format!("document ends inside <{name}> (truncated?)"),
+                    ));
+                }
+                _ => continue,
+            };
+            acc = Some(match acc {
+                None => piece,
+                Some(prev) => Cow::Owned(prev.into_owned() + &piece),
+            });
+        }
+    }
+
+    /// Skips an element and everything inside it.
+    pub(crate) fn skip(&mut self, el: &El<'_>) -> Result<(), Fail> {
+        if el.empty {
+            return Ok(());
+        }
+        let mut depth = 0usize;
+        loop {
+            let offset = self.position();
+            match self.read()? {
+                Event::Start(_) => depth += 1,
+                Event::End(_) if depth == 0 => return Ok(()),
+                Event::End(_) => depth -= 1,
+                Event::Eof => {
+                    let name = el.name().to_owned();
+                    return Err(Fail::new(
+                        offset,
+                        format!("document ends inside <{name}> (truncated?)"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The raw, still-escaped content of an element (used for the envelope's big `<string>`).
+    pub(crate) fn raw_text(&mut self, el: &El<'a>) -> Result<&'a str, Fail> {
+        if el.empty {
+            return Ok("");
+        }
+        let offset = self.position();
+        let text = self.reader.read_text(el.start.name()).map_err(|e| {
+            let at = usize::try_from(self.reader.error_position()).unwrap_or(offset);
+            Fail::new(at, format!("not well-formed XML: {e}"))
+        })?;
+        match text.into_inner() {
+            Cow::Borrowed(s) => Ok(s),
+            // A slice reader always borrows; anything else is a quick-xml change we must notice.
+            Cow::Owned(_) => Err(Fail::new(offset, "internal: expected borrowed text")),
+        }
+    }
+}
+
+/// Resolves a reference: a character reference or one of the five predefined entities; any
+/// other entity is an error (no DTD can declare one, see [`Cursor`]).
+fn resolve_ref(r: &quick_xml::events::BytesRef<'_>, offset: usize) -> Result<String, Fail> {
+    match r.resolve_char_ref() {
+        Ok(Some(ch)) => Ok(ch.to_string()),
+        Ok(None) => match quick_xml::escape::resolve_predefined_entity(r) {
+            Some(s) => Ok(s.to_owned()),
+            None => Err(Fail::new(offset, format!("unknown entity &{};", &**r))),
+        },
+        Err(e) => Err(Fail::new(offset, format!("bad character reference: {e}"))),
+    }
+}
+
+/// Parses a leaf's text as a number, with an error naming the expected type.
+pub(crate) fn parse_num<T: std::str::FromStr>(
+    text: &str,
+    el: &El<'_>,
+    what: &str,
+) -> Result<T, Fail> {
+    text.trim().parse::<T>().map_err(|_| {
+        let name = el.name().to_owned();
+        Fail::new(
+            el.offset,
+            format!("<{name}> must be {what}, found {text:?}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let doc = "<A>\n  <B>é x</B>\n</A>";
+        let off = doc.find('x').unwrap_or(0);
+        assert_eq!(line_column(doc, off), (2, 8));
+    }
+
+    #[test]
+    fn path_names_repeated_siblings() {
+        let doc = "<P><V><ID>1</ID></V><V><ID>2</ID><T><CPU>x</CPU></T></V></P>";
+        let off = doc.find('x').unwrap_or(0);
+        assert_eq!(path_at(doc, off), "P/V[2]/T/CPU");
+    }
+
+    #[test]
+    fn doctype_is_refused_before_any_entity() {
+        let doc = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;">]><VM>&lol1;</VM>"#;
+        let mut c = Cursor::new(doc);
+        let err = c.root("VM").err().map(|f| f.reason).unwrap_or_default();
+        assert!(err.contains("DOCTYPE"), "{err}");
+    }
+
+    #[test]
+    fn text_joins_cdata_and_references() {
+        let doc = "<A>x &amp; <![CDATA[<y>]]>&#65;</A>";
+        let mut c = Cursor::new(doc);
+        let root = c.root("A").map_err(|f| f.reason);
+        let text = root.and_then(|r| c.text(&r).map(|t| t.into_owned()).map_err(|f| f.reason));
+        assert_eq!(text.as_deref(), Ok("x & <y>A"));
+    }
+
+    #[test]
+    fn unknown_entity_is_an_error() {
+        let mut c = Cursor::new("<A>&foo;</A>");
+        let r = c.root("A").map_err(|f| f.reason);
+        let text = r.and_then(|r| c.text(&r).map(|t| t.into_owned()).map_err(|f| f.reason));
+        assert!(text.is_err_and(|e| e.contains("unknown entity")));
+    }
+}
