@@ -1,10 +1,127 @@
-//! `onedeck-cli relay`. Filled in by the issue that builds this subcommand's crate.
+//! `onedeck-cli relay`: the console relay, headless, for interop tests and benchmarks.
+//!
+//! Tokens come from a websockify TokenFile (`TOKEN: HOST:PORT` per line), re-read when the file
+//! changes. Such tokens are reusable and never expire: this mode is for trusted local use only.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
+
+use anyhow::Context as _;
+use onedeck_relay::{OriginPolicy, Relay, RelayConfig, SessionEvent};
+
+/// How often the token file is checked for changes.
+const TOKEN_FILE_POLL: Duration = Duration::from_secs(1);
+/// How long shutdown waits for sessions to close.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Arguments of `onedeck-cli relay`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(
+    about = "Run the console relay headless (trusted local use only)",
+    long_about = "Run the console relay headless: WebSocket on a loopback address to the TCP targets named in a \
+websockify TokenFile (`TOKEN: HOST:PORT` per line).\n\nTRUSTED LOCAL USE ONLY: tokens from the file are reusable \
+and never expire, unlike the app's single-use 30-second tickets. Any local process that can read the file can open \
+its targets. Use it for interop tests and benchmarks, not to expose consoles.\n\nWithout --allow-origin, clients \
+that send no Origin header (non-browser clients) are accepted and every browser is refused."
+)]
+pub struct Args {
+    /// Loopback address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:6080")]
+    pub listen: SocketAddr,
+    /// websockify TokenFile: one `TOKEN: HOST:PORT` per line; `#` comments.
+    #[arg(long)]
+    pub token_file: PathBuf,
+    /// A browser Origin allowed to connect, exactly as sent (e.g. http://127.0.0.1:8000). Repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Record every session into this directory (format: docs/RECORDING.md).
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// Live sessions at most; more are answered 429.
+    #[arg(long, default_value_t = 4096)]
+    pub max_sessions: usize,
+    /// Target connect timeout, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    pub connect_timeout_ms: u64,
+    /// Runtime worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
 
-/// Runs `onedeck-cli relay`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`onedeck-cli relay` is not available in this build yet")
+/// Runs `onedeck-cli relay` until SIGINT or SIGTERM.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if args.threads > 0 {
+        rt.worker_threads(args.threads);
+    }
+    let rt = rt
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let tokens = onedeck_relay::read_token_file(&args.token_file)?;
+    let config = RelayConfig {
+        listen: args.listen,
+        origins: OriginPolicy::headless(args.allow_origin.clone()),
+        max_sessions: args.max_sessions,
+        connect_timeout: Duration::from_millis(args.connect_timeout_ms),
+        recording_dir: args.record.clone(),
+        ..RelayConfig::default()
+    };
+    let relay = Relay::start(config).await?;
+    relay.set_static_tokens(tokens);
+    eprintln!(
+        "onedeck-cli relay: listening on ws://{} (token file {}; trusted local use only)",
+        relay.local_addr(),
+        args.token_file.display()
+    );
+    let mut events = relay.subscribe();
+    let mut mtime = modified(&args.token_file);
+    let mut poll = tokio::time::interval(TOKEN_FILE_POLL);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+            _ = poll.tick() => {
+                let now = modified(&args.token_file);
+                if now != mtime {
+                    mtime = now;
+                    match onedeck_relay::read_token_file(&args.token_file) {
+                        Ok(t) => {
+                            tracing::info!(tokens = t.len(), "token file reloaded");
+                            relay.set_static_tokens(t);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "token file not reloaded; keeping the previous tokens"),
+                    }
+                }
+            }
+            ev = events.recv() => match ev {
+                Ok(SessionEvent::Ended { id, label, target, stats, reason }) => tracing::info!(
+                    session = %id, %label, %target, to_client = stats.bytes_to_client,
+                    to_target = stats.bytes_to_target, ms = stats.duration.as_millis() as u64, %reason, "session ended"
+                ),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::debug!(missed = n, "event log lagged"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    let report = relay.shutdown(SHUTDOWN_DEADLINE).await;
+    eprintln!(
+        "onedeck-cli relay: stopped ({} sessions closed)",
+        report.sessions_closed
+    );
+    Ok(())
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }

@@ -74,12 +74,12 @@ pub enum EndReason {
     ClientTimeout,
     /// The target closed its side of the connection (clean EOF). Close 1000.
     TargetClosed,
-    /// The target connection failed mid-stream (reset, write error). Close 1014.
+    /// The target connection failed mid-stream (reset, write error). Close 1011.
     TargetLost {
         /// What the operating system said.
         error: String,
     },
-    /// The target could not be reached (refused, timed out, unresolvable). Close 1014.
+    /// The target could not be reached (refused, timed out, unresolvable). Close 1011.
     TargetUnreachable {
         /// What went wrong.
         error: String,
@@ -104,8 +104,9 @@ impl EndReason {
             Self::ClientClosed { .. } | Self::ClientVanished => return None,
             Self::ClientTimeout => (1001, "keepalive timeout"),
             Self::TargetClosed => (1000, "the console target closed the connection"),
-            Self::TargetLost { .. } => (1014, "lost the connection to the console target"),
-            Self::TargetUnreachable { .. } => (1014, "cannot reach the console target"),
+            // 1011, not 1014 ("bad gateway"): Chromium fails the connection on a received 1014.
+            Self::TargetLost { .. } => (1011, "lost the connection to the console target"),
+            Self::TargetUnreachable { .. } => (1011, "cannot reach the console target"),
             Self::ProtocolError { .. } => (1002, "WebSocket protocol error"),
             Self::UnsupportedData => (1003, "text frames are not supported"),
             Self::ClosedByApp => (1000, "session closed by the app"),
@@ -641,7 +642,7 @@ async fn pump_up(
                             EndReason::TargetLost {
                                 error: e.to_string()
                             },
-                            1014
+                            1011
                         );
                     }
                     shared.to_target.fetch_add(avail as u64, Ordering::Relaxed);
