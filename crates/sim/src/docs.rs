@@ -437,7 +437,33 @@ fn host_share(d: &mut Doc, w: &World, running: &[u32]) {
     d.cdata("USED_DISK", "9720");
     d.close("DATASTORES");
     d.open("PCI_DEVICES");
-    let pcis: [(&str, &str, &str, &str, &str, &str, &str, &str); 2] = [
+    // The dummy IM driver's device list, shortened: a GPU with vGPU profiles, a USB
+    // controller, a NIC and an SR-IOV physical function.
+    type Pci<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+    );
+    let pcis: [Pci<'_>; 4] = [
+        (
+            "0000:02:00:0",
+            "02",
+            "0302",
+            "3D controller",
+            "0863",
+            "C79 [GeForce 9400M]",
+            "00",
+            "10de",
+            "1145 (NVIDIA L40S-1B),1146 (NVIDIA L40S-2B)",
+            "",
+        ),
         (
             "0000:00:06:0",
             "00",
@@ -447,6 +473,8 @@ fn host_share(d: &mut Doc, w: &World, running: &[u32]) {
             "MCP79 OHCI USB 1.1 Controller",
             "06",
             "1b21",
+            "",
+            "",
         ),
         (
             "0000:04:00:1",
@@ -457,9 +485,24 @@ fn host_share(d: &mut Doc, w: &World, running: &[u32]) {
             "NetXtreme BCM5720 Gigabit Ethernet PCIe",
             "00",
             "14e4",
+            "",
+            "",
+        ),
+        (
+            "0000:81:00:0",
+            "81",
+            "0200",
+            "Ethernet controller",
+            "1015",
+            "MT27710 Family [ConnectX-4 Lx]",
+            "00",
+            "15b3",
+            "",
+            "8",
         ),
     ];
-    for (addr, bus, class, class_name, dev, dev_name, slot, vendor) in pcis {
+    for (addr, bus, class, class_name, dev, dev_name, slot, vendor, profiles, sriov_num) in pcis {
+        let function = &addr[addr.len() - 1..];
         d.open("PCI");
         d.cdata("ADDRESS", addr);
         d.cdata("BUS", bus);
@@ -468,15 +511,18 @@ fn host_share(d: &mut Doc, w: &World, running: &[u32]) {
         d.cdata("DEVICE", dev);
         d.cdata("DEVICE_NAME", dev_name);
         d.cdata("DOMAIN", "0000");
-        d.cdata("FUNCTION", &addr[addr.len() - 1..]);
+        d.cdata("FUNCTION", function);
         d.cdata("IFNAME", "-");
         d.cdata("NUMA_NODE", "0");
-        d.cdata(
-            "SHORT_ADDRESS",
-            &format!("{bus}:{slot}.{}", &addr[addr.len() - 1..]),
-        );
+        if !profiles.is_empty() {
+            d.cdata("PROFILES", profiles);
+        }
+        d.cdata("SHORT_ADDRESS", &format!("{bus}:{slot}.{function}"));
         d.cdata("SLOT", slot);
-        d.cdata("SRIOV", "no");
+        d.cdata("SRIOV", if sriov_num.is_empty() { "no" } else { "pf" });
+        if !sriov_num.is_empty() {
+            d.cdata("SRIOV_NUM", sriov_num);
+        }
         d.cdata("TYPE", &format!("{vendor}:{dev}:{class}"));
         d.cdata("VENDOR", vendor);
         d.cdata("VENDOR_NAME", "Simulated Devices Inc.");

@@ -1,3 +1,4 @@
 //! Integration tests of the simulator: one binary, one module per area.
 
 mod common;
+mod replay;
