@@ -19,9 +19,9 @@ use crate::secret::{Credentials, Secret};
 use crate::tls::{Fingerprint, SeenSlot, client_config};
 use crate::xmlrpc::{Param, Value, encode_call, oned_result, parse_response};
 
-/// Default cap on a reply body: 256 MiB, room for ~100,000 VMs of `one.vmpool.info` (oned itself
+/// Default cap on a reply body: 128 MiB, room for ~50,000 VMs of `one.vmpool.info` (oned itself
 /// allows 1 GiB, and PR #53 shows a 10 MB cap is too small).
-pub const DEFAULT_MAX_REPLY_BYTES: u64 = 256 * 1024 * 1024;
+pub const DEFAULT_MAX_REPLY_BYTES: u64 = 128 * 1024 * 1024;
 /// Replies larger than this are decoded on a blocking thread, off the async workers.
 const BLOCKING_DECODE_BYTES: usize = 256 * 1024;
 /// How much of a non-XML body an error quotes.

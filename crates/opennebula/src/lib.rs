@@ -39,6 +39,7 @@ pub use client::{
     Reinstall, StateFilter, TokenValidity, decode_response_document, decode_response_value,
 };
 pub use error::{DecodeError, Error, OnedError, Result, TransportError};
+pub use model::any::AnyDocument;
 pub use model::common::{AttrValue, Attributes, Document, Lock, Permissions};
 pub use model::host::{Host, HostPool, HostShare, HostState};
 pub use model::ids::{
@@ -49,10 +50,11 @@ pub use model::state::{
     AllowedActions, LcmState, RecoverOp, VmAction, VmState, allowed_actions, state_label,
 };
 pub use model::template::{Template, TemplatePool};
-pub use model::user::{LoginToken, SystemConfig, User, VmQuota};
+pub use model::user::{LoginToken, SystemConfig, User, UserPool, VmQuota};
 pub use model::vm::{
     ConsoleTarget, Disk, DiskSnapshot, DiskSnapshots, Graphics, GraphicsType, HistoryRecord,
     Monitoring, MonitoringData, Nic, NoConsole, Snapshot, Vm, VmPool, VmTemplate,
 };
 pub use secret::{Credentials, Secret};
 pub use tls::Fingerprint;
+pub use xmlrpc::{Param, Value};

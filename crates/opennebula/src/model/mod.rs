@@ -1,5 +1,6 @@
 //! Typed models of the documents oned returns, decoded with quick-xml (see [`Document`]).
 
+pub mod any;
 pub mod common;
 pub mod host;
 pub mod ids;

@@ -65,9 +65,9 @@ pub struct User {
     pub vm_quota: Option<VmQuota>,
 }
 
-document!(User, "USER", |c: &mut Cursor<'_>,
-                         root: &El<'_>|
- -> Result<User, Fail> {
+document!(User, "USER", decode_user);
+
+fn decode_user(c: &mut Cursor<'_>, root: &El<'_>) -> Result<User, Fail> {
     let mut id = None;
     let mut u = User {
         id: UserId(-1),
@@ -123,7 +123,7 @@ document!(User, "USER", |c: &mut Cursor<'_>,
     }
     u.id = id.ok_or_else(|| Fail::new(root.offset, "<USER> without <ID>"))?;
     Ok(u)
-});
+}
 
 fn decode_vm_quota(c: &mut Cursor<'_>, el: &El<'_>) -> Result<Option<VmQuota>, Fail> {
     let mut quota = None;
@@ -186,3 +186,24 @@ document!(
         })
     }
 );
+
+/// `one.userpool.info` (admins; kept so every captured document decodes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserPool {
+    /// The users.
+    pub users: Vec<User>,
+}
+
+document!(UserPool, "USER_POOL", |c: &mut Cursor<'_>,
+                                  root: &El<'_>|
+ -> Result<UserPool, Fail> {
+    let mut users = Vec::new();
+    while let Some(el) = c.next_child(root)? {
+        if el.name() == "USER" {
+            users.push(decode_user(c, &el)?);
+        } else {
+            c.skip(&el)?;
+        }
+    }
+    Ok(UserPool { users })
+});

@@ -1,0 +1,6 @@
+//! Integration tests of onedeck-opennebula: real captured replies served over HTTP on loopback.
+
+mod calls;
+mod errors;
+mod samples;
+mod server;
