@@ -14,7 +14,7 @@ PYTEST := .venv/bin/python -m pytest
 # no display, a private Xvfb.
 IN_SESSION := scripts/with-display.sh scripts/with-keyring.sh
 
-.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package
+.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package check-package
 
 help:
 	@echo "make run      install what is missing, build, start OneDeck"
@@ -66,4 +66,8 @@ test-e2e: deps-test app
 
 package: deps
 	$(TAURI) build --bundles deb
+	$(MAKE) --no-print-directory check-package
+
+# Unpacks the newest .deb and checks binary, desktop entry and icons (tests/package).
+check-package: deps-test
 	$(PYTEST) -q tests/package

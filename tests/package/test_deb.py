@@ -31,7 +31,8 @@ def field(deb: Path, name: str) -> str:
 
 
 def test_control_fields(deb):
-    assert field(deb, "Package") == "one-deck" or field(deb, "Package") == "onedeck"
+    # The bundler derives the package name from productName "OneDeck".
+    assert field(deb, "Package") == "one-deck"
     assert field(deb, "Version").startswith("0.1.0")
     depends = field(deb, "Depends")
     assert "libwebkit2gtk-4.1-0" in depends, depends
