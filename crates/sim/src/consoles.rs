@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::VncMode;
@@ -16,6 +17,8 @@ enum Server {
     Builtin {
         task: tokio::task::JoinHandle<()>,
         screen: Arc<Screen>,
+        /// A new screen here drops every session and starts over (reboot) on the same socket.
+        reboot: watch::Sender<Arc<Screen>>,
     },
     Qemu(tokio::process::Child),
 }
@@ -73,13 +76,32 @@ impl Consoles {
                     .then(|| (port, vm.console_gen, vm.vnc_password(), vm.name.clone()))
             });
             let keep = match (open.get(&id), &want) {
-                (Some(e), Some((port, generation, password, _))) => {
-                    e.port == *port && e.generation == *generation && &e.password == password
+                (Some(e), Some((port, _, password, _))) => {
+                    e.port == *port && &e.password == password
                 }
                 _ => false,
             };
             if keep {
-                continue;
+                // Same port and password: a reboot drops the sessions and redraws the screen
+                // without giving up the listening socket.
+                if let (Some(e), Some((_, generation, _, name))) = (open.get_mut(&id), &want)
+                    && e.generation != *generation
+                {
+                    e.generation = *generation;
+                    if let Server::Builtin { screen, reboot, .. } = &mut e.server {
+                        *screen = Screen::new(id, name);
+                        let _ = reboot.send(screen.clone());
+                    } else if let Server::Qemu(child) = &mut e.server {
+                        // QEMU is restarted: killed now, started again below.
+                        let _ = child.start_kill();
+                        if let Some(e) = open.remove(&id) {
+                            stop(e);
+                        }
+                    }
+                }
+                if open.contains_key(&id) {
+                    continue;
+                }
             }
             if let Some(e) = open.remove(&id) {
                 stop(e);
@@ -171,28 +193,42 @@ fn stop(e: Entry) {
 }
 
 fn start_builtin(id: u32, port: u16, name: &str, password: Option<String>) -> Option<Server> {
-    let std_listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(vm = id, port, error = %e, "cannot open the VM's VNC port");
-            return None;
-        }
-    };
-    if std_listener.set_nonblocking(true).is_err() {
-        return None;
-    }
-    let listener = tokio::net::TcpListener::from_std(std_listener).ok()?;
     let screen = Screen::new(id, name);
+    let (reboot, mut rebooted) = watch::channel(screen.clone());
     let desktop = name.to_string();
-    let scr = screen.clone();
+    // Bind now when the port is free, so the console listens as soon as the VM runs.
+    let early = std::net::TcpListener::bind(("127.0.0.1", port))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .ok();
     let task = tokio::spawn(async move {
+        // Otherwise the previous server of this port (a VM that just stopped and resumed) may
+        // still be closing: retry the bind for a short while before giving up.
+        let mut tries = 0;
+        let mut early = early.and_then(|l| tokio::net::TcpListener::from_std(l).ok());
+        let listener = loop {
+            if let Some(l) = early.take() {
+                break l;
+            }
+            match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(l) => break l,
+                Err(e) if tries < 40 => {
+                    tries += 1;
+                    tracing::debug!(vm = id, port, error = %e, "VNC port busy, retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(vm = id, port, error = %e, "cannot open the VM's VNC port");
+                    return;
+                }
+            }
+        };
         // Dropping the set (when this task is aborted) ends every session of this console.
         let mut sessions = JoinSet::new();
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((sock, _)) = accepted else { continue };
-                    let screen = scr.clone();
+                    let screen = rebooted.borrow().clone();
                     let desktop = desktop.clone();
                     let password = password.clone();
                     sessions.spawn(async move {
@@ -201,11 +237,21 @@ fn start_builtin(id: u32, port: u16, name: &str, password: Option<String>) -> Op
                         }
                     });
                 }
+                changed = rebooted.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    sessions.abort_all();
+                }
                 Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
             }
         }
     });
-    Some(Server::Builtin { task, screen })
+    Some(Server::Builtin {
+        task,
+        screen,
+        reboot,
+    })
 }
 
 fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {

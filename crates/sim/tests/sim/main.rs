@@ -2,6 +2,8 @@
 
 mod acl;
 mod common;
+mod consoles;
+mod http;
 mod lifecycle;
 mod replay;
 mod xsd;
