@@ -131,7 +131,7 @@ fn run(w: &mut World, c: &MethodCall) -> Result<Reply, Outcome> {
                     list.push(vm);
                 }
             }
-            list.sort_by(|a, b| b.id.cmp(&a.id));
+            list.sort_by_key(|v| std::cmp::Reverse(v.id));
             list.dedup_by_key(|v| v.id);
             let body = if extended {
                 VmBody::Extended

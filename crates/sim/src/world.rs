@@ -1005,10 +1005,10 @@ impl World {
                 format!("Deploy action is not available for state {state_str}"),
             ));
         }
-        if st == state::STOPPED || st == state::UNDEPLOYED {
-            if let Some(vm) = self.vms.get_mut(&vid) {
-                vm.resume_from = st;
-            }
+        if (st == state::STOPPED || st == state::UNDEPLOYED)
+            && let Some(vm) = self.vms.get_mut(&vid)
+        {
+            vm.resume_from = st;
         }
         self.dispatch(vid, Some(hid), false);
         match self.vms.get(&vid) {

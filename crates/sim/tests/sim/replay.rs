@@ -41,10 +41,8 @@ fn fresh_pending(w: &mut World, id: u32, age: i64) {
     let t = w.templates.get(&0).map(|t| t.template.clone()).expect("t0");
     let now = onedeck_sim::world::epoch_now() - age;
     let vm = new_vm(id, &admin, "oneadmin", "vm-deploy", 0, &t, now, false, 42);
-    if let Some(old) = w.vms.insert(id, vm) {
-        if let Some(p) = old.vnc_port() {
-            w.ports.remove(&p);
-        }
+    if let Some(p) = w.vms.insert(id, vm).and_then(|old| old.vnc_port()) {
+        w.ports.remove(&p);
     }
 }
 
