@@ -145,11 +145,23 @@ impl<'a> Cursor<'a> {
         usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
     }
 
+    /// Where quick-xml saw the last error; it reports 0 for errors at the end of the input
+    /// (a truncated document), where the current position is the better answer.
+    fn error_offset(&self) -> usize {
+        let at = self.reader.error_position();
+        let at = if at == 0 {
+            self.reader.buffer_position()
+        } else {
+            at
+        };
+        usize::try_from(at).unwrap_or(usize::MAX)
+    }
+
     fn read(&mut self) -> Result<Event<'a>, Fail> {
-        let ev = self.reader.read_event().map_err(|e| {
-            let at = usize::try_from(self.reader.error_position()).unwrap_or(0);
-            Fail::new(at, format!("not well-formed XML: {e}"))
-        })?;
+        let ev = self
+            .reader
+            .read_event()
+            .map_err(|e| Fail::new(self.error_offset(), format!("not well-formed XML: {e}")))?;
         if let Event::DocType(_) = ev {
             return Err(Fail::new(
                 self.position(),
@@ -374,8 +386,10 @@ impl<'a> Cursor<'a> {
         }
         let offset = self.position();
         let text = self.reader.read_text(el.start.name()).map_err(|e| {
-            let at = usize::try_from(self.reader.error_position()).unwrap_or(offset);
-            Fail::new(at, format!("not well-formed XML: {e}"))
+            Fail::new(
+                self.error_offset().max(offset),
+                format!("not well-formed XML: {e}"),
+            )
         })?;
         match text.into_inner() {
             Cow::Borrowed(s) => Ok(s),

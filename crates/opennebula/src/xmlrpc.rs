@@ -146,7 +146,7 @@ fn parse_inner(body: &str) -> Result<MethodResponse, Fail> {
                 expect_name(&value, "value")?;
                 let offset = value.offset;
                 let v = parse_value(&mut c, &value)?;
-                while c.next_child(&el)?.is_some() {
+                if c.next_child(&el)?.is_some() {
                     return Err(Fail::new(offset, "more than one <value> in <fault>"));
                 }
                 result = Some(fault_from(v, offset)?);
@@ -207,11 +207,8 @@ fn parse_value(c: &mut Cursor<'_>, value: &El<'_>) -> Result<Value, Fail> {
     }
     // `<value>` holds either one typed element or bare text (an untyped string).
     let mut text = String::new();
-    let typed = loop {
-        match c.next_child_or_text(value, &mut text)? {
-            Some(el) => break el,
-            None => return Ok(Value::Str(text)),
-        }
+    let Some(typed) = c.next_child_or_text(value, &mut text)? else {
+        return Ok(Value::Str(text));
     };
     let v = match typed.name() {
         "string" => {
