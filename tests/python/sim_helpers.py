@@ -1,0 +1,65 @@
+"""Starting and stopping `onedeck-cli sim` for the simulator's Python tests."""
+
+import os
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = os.environ.get("ONEDECK_CLI", str(ROOT / "target" / "debug" / "onedeck-cli"))
+
+
+def free_port_range(count=16):
+    """A base port with `count` free consecutive loopback ports (parallel test runs)."""
+    for base in range(21000 + (os.getpid() % 1500) * 16, 60000, 16):
+        socks = []
+        try:
+            for i in range(count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + i))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free loopback port range")
+
+
+@contextmanager
+def simulator(*args):
+    """Runs the simulator with extra CLI args; yields its endpoint URL; always stops it."""
+    if not Path(CLI).exists():
+        raise AssertionError(f"{CLI} not built: cargo build -p onedeck-cli")
+    proc = subprocess.Popen(
+        [CLI, "sim", "--listen", "127.0.0.1:0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/RPC2"), f"simulator said {url!r}"
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_until(what, predicate, timeout=10.0):
+    """Polls `predicate` (bounded) and returns its last truthy value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
