@@ -3,7 +3,7 @@
 import pyone
 import pytest
 
-from sim_helpers import free_port_range, simulator, wait_until
+from test_sim_support import free_port_range, simulator, wait_until
 
 RUNNING = (3, 3)
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import ImageChops
 from vncdotool import api
 
-from sim_helpers import free_port_range, simulator
+from test_sim_support import free_port_range, simulator
 
 
 @pytest.fixture(scope="module")

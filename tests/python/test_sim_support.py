@@ -1,4 +1,4 @@
-"""Starting and stopping `onedeck-cli sim` for the simulator's Python tests."""
+"""Shared support (no tests): starting and stopping `onedeck-cli sim` for the test_sim_* modules."""
 
 import os
 import socket
