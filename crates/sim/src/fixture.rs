@@ -342,14 +342,7 @@ fn add_vm(
     let gets_port = deployed && !matches!(st, state::UNDEPLOYED | state::DONE);
     w.vms.insert(id, vm);
     if gets_port {
-        let base = u32::from(w.vnc_base);
-        let first = (base + id % (65535 - base)) as u16;
-        let port = if w.ports.contains_key(&first) {
-            (w.vnc_base..=u16::MAX).find(|p| !w.ports.contains_key(p))
-        } else {
-            Some(first)
-        };
-        if let Some(p) = port {
+        if let Some(p) = w.pick_port(id) {
             w.ports.insert(p, id);
             if let Some(g) = w
                 .vms

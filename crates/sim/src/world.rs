@@ -166,6 +166,9 @@ pub struct World {
     /// Reserved VNC ports → VM.
     #[serde(skip)]
     pub ports: BTreeMap<u16, u32>,
+    /// No port below this one is free (keeps the fallback search short with many VMs).
+    #[serde(skip)]
+    pub port_hint: u16,
 }
 
 impl World {
@@ -187,12 +190,36 @@ impl World {
             timers: BinaryHeap::new(),
             console_dirty: BTreeSet::new(),
             ports: BTreeMap::new(),
+            port_hint: 0,
         }
+    }
+
+    /// The port oned's rule gives VM `id`: `START + id mod (65535 - START)` when free, else the
+    /// lowest free port from START (API.md §4.2). Does not reserve it.
+    pub fn pick_port(&mut self, id: u32) -> Option<u16> {
+        let base = u32::from(self.vnc_base);
+        let first = (base + id % (65535 - base)) as u16;
+        if !self.ports.contains_key(&first) {
+            return Some(first);
+        }
+        let from = self.port_hint.max(self.vnc_base);
+        let found = (from..=u16::MAX).find(|p| !self.ports.contains_key(p));
+        if let Some(p) = found {
+            self.port_hint = p;
+        }
+        found
+    }
+
+    /// Frees a reserved port.
+    pub fn free_port(&mut self, port: u16) {
+        self.ports.remove(&port);
+        self.port_hint = self.port_hint.min(port);
     }
 
     /// Rebuilds the derived indexes after loading and re-arms transient states.
     pub fn after_load(&mut self) {
         self.ports.clear();
+        self.port_hint = self.vnc_base;
         let ids: Vec<u32> = self.vms.keys().copied().collect();
         for id in &ids {
             if let Some(p) = self.vms.get(id).and_then(|v| {
@@ -597,7 +624,7 @@ impl World {
             if let Some(p) = port
                 && self.ports.get(&p) == Some(&id)
             {
-                self.ports.remove(&p);
+                self.free_port(p);
             }
         }
     }
@@ -621,16 +648,9 @@ impl World {
                 }
             };
         }
-        let base = u32::from(self.vnc_base);
-        let span = 65535 - base;
-        let first = (base + id % span) as u16;
-        let port = if self.ports.contains_key(&first) {
-            (self.vnc_base..=u16::MAX)
-                .find(|p| !self.ports.contains_key(p))
-                .ok_or_else(|| "No free VNC ports available in the cluster".to_string())?
-        } else {
-            first
-        };
+        let port = self
+            .pick_port(id)
+            .ok_or_else(|| "No free VNC ports available in the cluster".to_string())?;
         self.ports.insert(port, id);
         if let Some(g) = self
             .vms
