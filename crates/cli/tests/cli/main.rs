@@ -1,0 +1,3 @@
+//! End-to-end tests of the `onedeck-cli` binary, one module per subcommand.
+
+mod decode;
