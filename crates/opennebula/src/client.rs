@@ -412,17 +412,29 @@ impl Client {
     }
 
     fn map_reqwest(&self, e: &reqwest::Error) -> Error {
-        if let Some(tls) = find_rustls_error(e) {
+        let detail = error_chain(e);
+        let https = self.inner.url.scheme() == "https";
+        // rustls' error usually sits in the source chain; hyper-util can hide it behind a boxed
+        // connector error, so a handshake failure on https is also recognised by its text.
+        let tls_reason = find_rustls_error(e).map(ToString::to_string).or_else(|| {
+            let lower = detail.to_ascii_lowercase();
+            (https
+                && e.is_connect()
+                && ["certificate", "tls", "handshake"]
+                    .iter()
+                    .any(|w| lower.contains(w)))
+            .then(|| detail.rsplit(": ").next().unwrap_or(&detail).to_owned())
+        });
+        if let Some(reason) = tls_reason {
             let fingerprint = self.inner.seen.lock().ok().and_then(|s| *s);
             return Error::Tls {
-                reason: tls.to_string(),
+                reason,
                 fingerprint,
             };
         }
         if e.is_timeout() {
             return Error::Transport(TransportError::Timeout);
         }
-        let detail = error_chain(e);
         if e.is_connect() {
             Error::Transport(TransportError::Connect { detail })
         } else {

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -73,6 +73,49 @@ impl Server {
         })
     }
 
+    /// Like [`Server::start`], over TLS with the given PEM certificate and key (`https://` URL).
+    pub async fn start_tls(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        use tokio_rustls::rustls;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_slice_iter(cert_pem).collect::<Result<Vec<_>, _>>()?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("https://{}/RPC2", listener.local_addr()?);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let written = Arc::new(AtomicU64::new(0));
+        let handler: Handler = Arc::new(handler);
+        let (req, wr) = (requests.clone(), written.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let (handler, req, wr, acceptor) =
+                    (handler.clone(), req.clone(), wr.clone(), acceptor.clone());
+                tokio::spawn(async move {
+                    // A client that refuses our certificate aborts the handshake: nothing to serve.
+                    if let Ok(tls) = acceptor.accept(sock).await {
+                        let _ = serve(tls, handler, req, wr).await;
+                    }
+                });
+            }
+        });
+        Ok(Self {
+            url,
+            requests,
+            written,
+            task,
+        })
+    }
+
     /// Replays one captured response file for every call.
     pub async fn replay(bytes: Vec<u8>) -> std::io::Result<Self> {
         Self::start(move |_| Reply::xml(bytes.clone())).await
@@ -90,8 +133,8 @@ impl Drop for Server {
     }
 }
 
-async fn serve(
-    mut sock: tokio::net::TcpStream,
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut sock: S,
     handler: Handler,
     requests: Arc<Mutex<Vec<String>>>,
     written: Arc<AtomicU64>,
