@@ -12,8 +12,11 @@ CLI = os.environ.get("ONEDECK_CLI", str(ROOT / "target" / "debug" / "onedeck-cli
 
 
 def free_port_range(count=16):
-    """A base port with `count` free consecutive loopback ports (parallel test runs)."""
-    for base in range(21000 + (os.getpid() % 1500) * 16, 60000, 16):
+    """A base port with `count` free consecutive loopback ports (parallel test runs).
+
+    Below Linux's ephemeral range (32768+), where TIME_WAIT client sockets block binds."""
+    start = 10000 + (os.getpid() % 1000) * 16
+    for base in [*range(start, 32768 - count, 16), *range(10000, start, 16)]:
         socks = []
         try:
             for i in range(count):

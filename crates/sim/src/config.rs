@@ -138,19 +138,41 @@ impl SimConfig {
 }
 
 /// A VNC port base with `count` consecutive free loopback ports, for tests and the app's demo.
+///
+/// It searches 10000–32767, below Linux's ephemeral range (32768+), where client sockets in
+/// TIME_WAIT would make a "free" port fail to bind a moment later.
 pub fn free_vnc_base(count: u16) -> crate::Result<u16> {
-    let start = 20_000 + (std::process::id() % 2000) as u16 * 16;
+    // Calls in one process (parallel tests) get different ranges even before they bind them.
+    static HANDED_OUT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let count = count.clamp(1, 4096);
+    let step = count.max(16);
+    let offset = HANDED_OUT.fetch_add(step, std::sync::atomic::Ordering::Relaxed);
+    let start = 10_000 + ((std::process::id() % 1000) as u16 * 16 + offset) % 22_000;
+    let mut last_error = None;
     let mut base = start;
-    while base < 60_000 {
-        let free = (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if free {
-            return Ok(base);
+    let mut wrapped = false;
+    loop {
+        if base + count > 32_768 {
+            if wrapped {
+                break;
+            }
+            wrapped = true;
+            base = 10_000;
+        }
+        if wrapped && base >= start {
+            break;
+        }
+        match (0..count)
+            .try_for_each(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).map(drop))
+        {
+            Ok(()) => return Ok(base),
+            Err(e) => last_error = Some(e),
         }
         base += count.max(16);
     }
-    Err(crate::Error::Config(
-        "no free range of VNC ports on 127.0.0.1".into(),
-    ))
+    Err(crate::Error::Config(format!(
+        "no free range of {count} VNC ports on 127.0.0.1 from {start}: {last_error:?}"
+    )))
 }
 
 #[cfg(test)]

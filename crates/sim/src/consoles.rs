@@ -20,7 +20,12 @@ enum Server {
         /// A new screen here drops every session and starts over (reboot) on the same socket.
         reboot: watch::Sender<Arc<Screen>>,
     },
-    Qemu(tokio::process::Child),
+    /// A supervisor task owning the QEMU child (killed when the task ends); a value sent on
+    /// `reboot` makes it kill, reap and start QEMU again on the same port.
+    Qemu {
+        task: tokio::task::JoinHandle<()>,
+        reboot: watch::Sender<u64>,
+    },
 }
 
 struct Entry {
@@ -88,20 +93,17 @@ impl Consoles {
                     && e.generation != *generation
                 {
                     e.generation = *generation;
-                    if let Server::Builtin { screen, reboot, .. } = &mut e.server {
-                        *screen = Screen::new(id, name);
-                        let _ = reboot.send(screen.clone());
-                    } else if let Server::Qemu(child) = &mut e.server {
-                        // QEMU is restarted: killed now, started again below.
-                        let _ = child.start_kill();
-                        if let Some(e) = open.remove(&id) {
-                            stop(e);
+                    match &mut e.server {
+                        Server::Builtin { screen, reboot, .. } => {
+                            *screen = Screen::new(id, name);
+                            let _ = reboot.send(screen.clone());
+                        }
+                        Server::Qemu { reboot, .. } => {
+                            let _ = reboot.send(*generation);
                         }
                     }
                 }
-                if open.contains_key(&id) {
-                    continue;
-                }
+                continue;
             }
             if let Some(e) = open.remove(&id) {
                 stop(e);
@@ -145,7 +147,7 @@ impl Consoles {
         let open = self.open.lock().ok()?;
         match &open.get(&id)?.server {
             Server::Builtin { screen, .. } => Some(screen.clone()),
-            Server::Qemu(_) => None,
+            Server::Qemu { .. } => None,
         }
     }
 
@@ -171,9 +173,15 @@ impl Consoles {
                     task.abort();
                     let _ = task.await;
                 }
-                Server::Qemu(mut child) => {
-                    let _ = child.start_kill();
-                    let _ = child.wait().await;
+                Server::Qemu { mut task, reboot } => {
+                    // Closing the channel makes the supervisor kill and reap QEMU.
+                    drop(reboot);
+                    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
+                        .await
+                        .is_err()
+                    {
+                        task.abort();
+                    }
                 }
             }
         }
@@ -183,12 +191,8 @@ impl Consoles {
 fn stop(e: Entry) {
     match e.server {
         Server::Builtin { task, .. } => task.abort(),
-        Server::Qemu(mut child) => {
-            let _ = child.start_kill();
-            tokio::spawn(async move {
-                let _ = child.wait().await;
-            });
-        }
+        // The supervisor kills and reaps QEMU when the channel closes.
+        Server::Qemu { reboot, .. } => drop(reboot),
     }
 }
 
@@ -256,17 +260,53 @@ fn start_builtin(id: u32, port: u16, name: &str, password: Option<String>) -> Op
 
 fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
     let display = port.checked_sub(5900)?;
+    let password = password.map(str::to_string);
+    let (reboot, mut rebooted) = watch::channel(0u64);
+    let mut child = spawn_qemu(display, password.as_deref())?;
+    let task = tokio::spawn(async move {
+        // The child is killed when this task is aborted (kill_on_drop) or on a reboot.
+        loop {
+            tokio::select! {
+                changed = rebooted.changed() => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    if changed.is_err() {
+                        return;
+                    }
+                    match spawn_qemu(display, password.as_deref()) {
+                        Some(c) => child = c,
+                        None => return,
+                    }
+                }
+                status = child.wait() => {
+                    tracing::warn!(port, ?status, "qemu-system-x86_64 exited");
+                    // Wait for a reboot to try again (or the end).
+                    if rebooted.changed().await.is_err() {
+                        return;
+                    }
+                    match spawn_qemu(display, password.as_deref()) {
+                        Some(c) => child = c,
+                        None => return,
+                    }
+                }
+            }
+        }
+    });
+    Some(Server::Qemu { task, reboot })
+}
+
+fn spawn_qemu(vnc_display: u16, password: Option<&str>) -> Option<tokio::process::Child> {
     let mut cmd = tokio::process::Command::new("qemu-system-x86_64");
     cmd.args(["-display", "none", "-nodefaults", "-vga", "std", "-m", "64"]);
     match password {
         Some(pw) => {
-            // The secret object keeps the password off QMP; QEMU 7+ reads it at start.
+            // A secret object (QEMU 7+): the password never travels over QMP.
             cmd.arg("-object").arg(format!("secret,id=vncpw,data={pw}"));
             cmd.arg("-vnc")
-                .arg(format!("127.0.0.1:{display},password-secret=vncpw"));
+                .arg(format!("127.0.0.1:{vnc_display},password-secret=vncpw"));
         }
         None => {
-            cmd.arg("-vnc").arg(format!("127.0.0.1:{display}"));
+            cmd.arg("-vnc").arg(format!("127.0.0.1:{vnc_display}"));
         }
     }
     cmd.stdin(Stdio::null())
@@ -274,9 +314,9 @@ fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
         .stderr(Stdio::null())
         .kill_on_drop(true);
     match cmd.spawn() {
-        Ok(child) => Some(Server::Qemu(child)),
+        Ok(child) => Some(child),
         Err(e) => {
-            tracing::warn!(port, error = %e, "cannot start qemu-system-x86_64");
+            tracing::warn!(vnc_display, error = %e, "cannot start qemu-system-x86_64");
             None
         }
     }

@@ -341,16 +341,14 @@ fn add_vm(
     }
     let gets_port = deployed && !matches!(st, state::UNDEPLOYED | state::DONE);
     w.vms.insert(id, vm);
-    if gets_port {
-        if let Some(p) = w.pick_port(id) {
-            w.ports.insert(p, id);
-            if let Some(g) = w
-                .vms
-                .get_mut(&id)
-                .and_then(|v| v.template.vector_mut("GRAPHICS"))
-            {
-                vset(g, "PORT", p.to_string());
-            }
+    if gets_port && let Some(p) = w.pick_port(id) {
+        w.ports.insert(p, id);
+        if let Some(g) = w
+            .vms
+            .get_mut(&id)
+            .and_then(|v| v.template.vector_mut("GRAPHICS"))
+        {
+            vset(g, "PORT", p.to_string());
         }
     }
 }
