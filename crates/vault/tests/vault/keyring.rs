@@ -221,3 +221,62 @@ fn child_retry() -> TestResult {
     println!("CHILD-RETRY-OK");
     Ok(())
 }
+
+/// A locked collection: the typed "locked" error. Runs in its own private bus and keyring
+/// (`scripts/with-keyring.sh` around a child process), so locking cannot disturb the other tests,
+/// and without a display, so the unlock prompt fails instead of waiting for a click.
+#[test]
+fn locked_keyring_gives_the_locked_error() -> TestResult {
+    if keyring_or_skip("locked_keyring_gives_the_locked_error").is_none() {
+        return Ok(());
+    }
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/with-keyring.sh");
+    let exe = std::env::current_exe()?;
+    let out = Command::new(script)
+        .arg(exe)
+        .args([
+            "keyring::child_locked",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()?;
+    assert_child_passed(&out, "CHILD-LOCKED-OK");
+    Ok(())
+}
+
+#[test]
+#[ignore = "child process of locked_keyring_gives_the_locked_error"]
+fn child_locked() -> TestResult {
+    let store = SecretStore::os_keyring()?;
+    let id = unique_id("locked");
+    store.set(&id, &Secret::new("locked-pw".into()))?;
+    let lock = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ])
+        .output()?;
+    assert!(
+        lock.status.success(),
+        "could not lock the collection: {lock:?}"
+    );
+    let err = store.get(&id).err().ok_or("read a locked collection")?;
+    assert!(
+        matches!(err, Error::KeyringLocked { .. }),
+        "wrong variant: {err:?}"
+    );
+    assert!(err.is_keyring_unavailable());
+    let message = err.to_string();
+    assert!(message.contains("locked"), "{message}");
+    assert!(message.contains("Unlock your login keyring"), "{message}");
+    println!("CHILD-LOCKED-OK");
+    Ok(())
+}
