@@ -30,6 +30,9 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Time allowed to read one request (oned's `TIMEOUT`).
 pub const READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// Connections served at once; more wait in the listen backlog (oned allows 15 by default;
+/// the simulator is more generous for parallel tests).
+pub const MAX_CONNECTIONS: usize = 64;
 
 /// A fault the simulator injects instead of a normal reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,14 +262,23 @@ fn write_atomic(path: &PathBuf, data: &[u8]) -> Result<()> {
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut conns = JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let acquired = tokio::select! {
+            p = slots.clone().acquire_owned() => p,
+            _ = stop.changed() => break,
+        };
+        let Ok(permit) = acquired else { break };
         tokio::select! {
             accepted = listener.accept() => {
                 match accepted {
                     Ok((sock, _)) => {
                         let shared = shared.clone();
                         let stop = stop.clone();
-                        conns.spawn(async move { connection(sock, shared, stop).await });
+                        conns.spawn(async move {
+                            connection(sock, shared, stop).await;
+                            drop(permit);
+                        });
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -320,6 +332,7 @@ async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, Http
         return Err(HttpError::BadRequest("not HTTP/1.x"));
     }
     let mut length: Option<usize> = None;
+    let mut expect_continue = false;
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
             let k = k.trim();
@@ -331,6 +344,10 @@ async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, Http
                 );
             } else if k.eq_ignore_ascii_case("transfer-encoding") {
                 return Err(HttpError::LengthRequired);
+            } else if k.eq_ignore_ascii_case("expect")
+                && v.trim().eq_ignore_ascii_case("100-continue")
+            {
+                expect_continue = true;
             }
         }
     }
@@ -345,6 +362,12 @@ async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, Http
         return Err(HttpError::TooLarge);
     }
     let mut body = buf.split_off(head_end);
+    // curl asks before sending bodies over 1 KiB; answer at once instead of making it wait.
+    if expect_continue && body.len() < length {
+        sock.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .map_err(|_| HttpError::Closed)?;
+    }
     while body.len() < length {
         let mut chunk = vec![0u8; (length - body.len()).min(64 * 1024)];
         let n = sock.read(&mut chunk).await.map_err(|_| HttpError::Closed)?;

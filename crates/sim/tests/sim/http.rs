@@ -131,6 +131,21 @@ async fn bad_requests_get_http_errors_and_faults() {
         matches!(parse_response(&body), Resp::Fault(-503, _)),
         "{body}"
     );
+    // Expect: 100-continue (curl) is answered before the body is sent.
+    let body = request("one.system.version", &[s("alice:alice")]);
+    let mut c = TcpStream::connect(sim.local_addr()).await.expect("connect");
+    let head = format!(
+        "POST /RPC2 HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes()).await.expect("head");
+    let mut interim = [0u8; 25];
+    c.read_exact(&mut interim).await.expect("100 Continue");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    c.write_all(&body).await.expect("body");
+    let mut rest = String::new();
+    c.read_to_string(&mut rest).await.expect("reply");
+    assert!(rest.starts_with("HTTP/1.1 200 OK\r\n") && rest.contains("7.4.0"));
     // Still serving afterwards.
     assert!(
         rpc(&sim, "alice:alice", "one.user.info", &[i(-1)])
