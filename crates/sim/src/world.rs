@@ -1687,3 +1687,60 @@ pub fn monitoring_times(vm: &Vm, now: i64, max: usize) -> Vec<i64> {
     out.reverse();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm() -> Vm {
+        let user = User {
+            id: 2,
+            name: "alice".into(),
+            gid: 100,
+            groups: vec![100],
+            password_hash: String::new(),
+            token_password: String::new(),
+            tokens: Vec::new(),
+        };
+        let mut t = Template::default();
+        t.set("MEMORY", "128");
+        t.set("CPU", "0.5");
+        let mut v = new_vm(4, &user, "devs", "m", 0, &t, 1_000, false, 9);
+        v.state = state::ACTIVE;
+        v.lcm = lcm::RUNNING;
+        v
+    }
+
+    #[test]
+    fn monitoring_moves_and_counters_grow() {
+        let v = vm();
+        let a = monitoring_record(&v, 1_030);
+        let b = monitoring_record(&v, 1_060);
+        assert_ne!(a, b, "figures change between polls");
+        let net = |r: &[(&str, String); 10]| r[7].1.parse::<u64>().expect("NETRX");
+        assert!(net(&b) > net(&a), "NETRX is a counter");
+        assert_eq!(
+            monitoring_record(&v, 1_030),
+            a,
+            "deterministic per VM and time"
+        );
+        assert_eq!(
+            monitoring_times(&v, 1_100, 3),
+            vec![1_020, 1_050, 1_080],
+            "every 30 s, last 3"
+        );
+        assert!(
+            monitoring_times(&v, 1_010, 3).is_empty(),
+            "not monitored yet"
+        );
+    }
+
+    #[test]
+    fn ctime_and_uuid_forms() {
+        assert_eq!(ctime(1_795_597_259), "Wed Nov 25 09:00:59 2026");
+        let u = uuid(7);
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert_ne!(uuid(7), uuid(8));
+    }
+}
