@@ -39,6 +39,9 @@ pub struct Args {
     /// Probability (0..1) of a fault per request: hang, HTTP 500 or malformed reply.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// How long a "timeout" fault holds the connection before closing it, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub fault_hold: u64,
     /// Console kind.
     #[arg(long, value_enum, default_value = "builtin")]
     pub vnc: Vnc,
@@ -67,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         latency: Duration::from_millis(args.latency),
         fault_rate: args.fault_rate,
+        fault_hold: Duration::from_millis(args.fault_hold),
         vnc: match args.vnc {
             Vnc::Builtin => VncMode::Builtin,
             Vnc::Qemu => VncMode::Qemu,

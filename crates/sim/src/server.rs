@@ -302,6 +302,8 @@ enum HttpError {
     LengthRequired,
     MethodNotAllowed,
     NotFound,
+    /// `GET /sim/consoles/<id>/typed`: the simulator's test hook (not an oned path).
+    ConsoleText(u32),
 }
 
 /// Reads one request; returns its body.
@@ -350,6 +352,14 @@ async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, Http
                 expect_continue = true;
             }
         }
+    }
+    if method == "GET"
+        && let Some(id) = path
+            .strip_prefix("/sim/consoles/")
+            .and_then(|p| p.strip_suffix("/typed"))
+            .and_then(|id| id.parse().ok())
+    {
+        return Err(HttpError::ConsoleText(id));
     }
     if method != "POST" {
         return Err(HttpError::MethodNotAllowed);
@@ -411,6 +421,29 @@ async fn send(sock: &mut TcpStream, status: &str, body: &[u8], content_type: &st
 async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let body = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut sock)).await {
         Err(_) | Ok(Err(HttpError::Closed)) => return,
+        Ok(Err(HttpError::ConsoleText(id))) => {
+            match shared.consoles.screen(id) {
+                Some(screen) => {
+                    send(
+                        &mut sock,
+                        "200 OK",
+                        screen.typed().as_bytes(),
+                        "text/plain; charset=utf-8",
+                    )
+                    .await
+                }
+                None => {
+                    send(
+                        &mut sock,
+                        "404 Not Found",
+                        b"no built-in console",
+                        "text/plain",
+                    )
+                    .await
+                }
+            }
+            return;
+        }
         Ok(Err(e)) => {
             let status = match e {
                 HttpError::TooLarge => "413 Request Entity Too Large",
