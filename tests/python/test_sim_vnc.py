@@ -2,6 +2,7 @@
 
 import socket
 import time
+import urllib.request
 import xml.parsers.expat
 import xmlrpc.client
 
@@ -25,8 +26,14 @@ def shot(client):
     return client.screen.copy()
 
 
+def typed(url, vm_id):
+    """What the simulator's built-in console of `vm_id` received (its test hook)."""
+    with urllib.request.urlopen(url.replace("/RPC2", f"/sim/consoles/{vm_id}/typed"), timeout=5) as r:
+        return r.read().decode()
+
+
 def test_builtin_console_handshake_and_key_echo(sim):
-    _, base = sim
+    url, base = sim
     client = api.connect(f"127.0.0.1::{base}", timeout=10)
     try:
         before = shot(client)
@@ -38,6 +45,7 @@ def test_builtin_console_handshake_and_key_echo(sim):
         assert box is not None, "typed keys are echoed on the console"
         # The login prompt is on text row 3 (16-pixel rows).
         assert 48 <= box[1] and box[3] <= 64, box
+        assert typed(url, 0) == "xy"
     finally:
         client.disconnect()
 
