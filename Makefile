@@ -60,6 +60,8 @@ test-ui: deps-test ui
 test-python: deps-test
 	$(CARGO) build -p onedeck-cli
 	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) $(PYTEST) -q tests/python
+	@# noVNC in Chromium through the relay to QEMU; make test installs both, so a skip (77) fails here.
+	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli node tests/relay/novnc_qemu.mjs
 
 test-e2e: deps-test app
 	$(IN_SESSION) $(PYTEST) -q tests/e2e
