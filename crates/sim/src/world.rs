@@ -397,8 +397,10 @@ impl World {
     pub fn set_state(&mut self, id: u32, st: u32, lc: u32) {
         let now = epoch_now();
         if let Some(vm) = self.vms.get_mut(&id) {
-            vm.prev_state = vm.state;
-            vm.prev_lcm = vm.lcm;
+            // oned stores PREV_* = the state written with the object, so every document shows
+            // PREV_STATE/PREV_LCM_STATE equal to the current ones (all 7.4.0 captures do).
+            vm.prev_state = st;
+            vm.prev_lcm = lc;
             vm.state = st;
             vm.lcm = lc;
             vm.epoch += 1;
