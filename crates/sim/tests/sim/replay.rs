@@ -102,7 +102,12 @@ fn prepare(stem: &str, w: &mut World) {
             ok(w.vm_action(&a, "terminate-hard", 6));
             settle(w, 6);
         }
+        // Captured after one.vm.rename of VM 0.
+        "one.vm.info.alice-running-later" => {
+            ok(w.vm_rename(&a, 0, "alice-run-renamed"));
+        }
         "one.vm.info.alice-running-sched-action" | "one.vmpool.infoextended.alice-sched-action" => {
+            ok(w.vm_rename(&a, 0, "alice-run-renamed"));
             ok(w.sched_add(
                 &a,
                 0,
@@ -119,6 +124,42 @@ fn prepare(stem: &str, w: &mut World) {
         _ => {}
     }
 }
+
+/// Per VM of a document: ID, NAME, STATE, LCM_STATE and the whole GRAPHICS element (console
+/// target: port rule, 8-character password).
+fn vm_facts(doc: &str) -> Vec<String> {
+    let tag = |v: &str, t: &str| -> String {
+        let open = format!("<{t}>");
+        v.find(&open)
+            .and_then(|i| {
+                let rest = &v[i + open.len()..];
+                rest.find(&format!("</{t}>")).map(|j| rest[..j].to_string())
+            })
+            .unwrap_or_default()
+    };
+    doc.split("<VM><ID>")
+        .skip(1)
+        .map(|v| {
+            let v = format!("<ID>{v}");
+            format!(
+                "{} {} {}/{} {}",
+                tag(&v, "ID"),
+                tag(&v, "NAME"),
+                tag(&v, "STATE"),
+                tag(&v, "LCM_STATE"),
+                tag(&v, "GRAPHICS")
+            )
+        })
+        .collect()
+}
+
+/// Captures whose VMs were made differently from the fixture (first session, renamed later).
+const OTHER_FIXTURE: [&str; 4] = [
+    "one.vmpool.info",
+    "one.vm.info.pending",
+    "one.vm.info.running",
+    "one.vm.info.poweroff",
+];
 
 /// Digits and quoted names vary between runs; the rest of a message must match.
 fn message_shape(m: &str) -> String {
@@ -213,6 +254,12 @@ fn every_capture_replays_with_the_same_structure() {
                     }
                 } else if rv[1].text.starts_with('<') {
                     documents += 1;
+                    if !OTHER_FIXTURE.contains(&stem.as_str()) {
+                        let (rf, of) = (vm_facts(&rv[1].text), vm_facts(&ov[1].text));
+                        if rf != of {
+                            failures.push(format!("{stem}: VMs {of:?}, oned {rf:?}"));
+                        }
+                    }
                     let diff = shape_diff(&shape(&rv[1].text), &shape(&ov[1].text));
                     if !diff.is_empty() {
                         failures.push(format!("{stem}: {}", diff.join("; ")));
