@@ -6,6 +6,23 @@
 //! returned [`SimHandle`] gives the endpoint URL and stops everything with
 //! [`SimHandle::shutdown`]. The demo credentials are [`DEMO_CREDENTIALS`].
 //!
+//! ```no_run
+//! # async fn demo() -> onedeck_sim::Result<()> {
+//! use onedeck_sim::{DEMO_ALICE, SimConfig, Simulator, free_vnc_base};
+//! let sim = Simulator::start(SimConfig {
+//!     vnc_base: free_vnc_base(64)?,
+//!     ..SimConfig::default()
+//! })
+//! .await?;
+//! println!("sign in at {} as {}", sim.endpoint_url(), DEMO_ALICE.0);
+//! sim.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Besides `/RPC2` the HTTP server answers one test hook that oned does not have:
+//! `GET /sim/consoles/<vm id>/typed` returns the keys typed on that VM's built-in console.
+//!
 //! It leaves to others: the client side of the protocol (`onedeck-opennebula`). It writes its
 //! documents with its own serialiser ([`docs`]) and never uses the client's decoder or models, so
 //! that a misreading of oned cannot hide in both.
