@@ -161,6 +161,16 @@ impl Consoles {
         v
     }
 
+    /// Closes every console without waiting (for `Drop`): QEMU children are killed by their
+    /// supervisors.
+    pub fn abort_all(&self) {
+        if let Ok(mut open) = self.open.lock() {
+            for (_, e) in open.drain() {
+                stop(e);
+            }
+        }
+    }
+
     /// Closes every console (and waits for QEMU children to exit).
     pub async fn stop_all(&self) {
         let entries: Vec<Entry> = match self.open.lock() {

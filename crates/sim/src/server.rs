@@ -192,11 +192,24 @@ impl SimHandle {
 
     /// Stops the HTTP server, every VNC server and QEMU child, and saves the state file.
     pub async fn shutdown(mut self) -> Result<()> {
+        self.stop_all().await
+    }
+
+    async fn stop_all(&mut self) -> Result<()> {
         let _ = self.stop.send(true);
         self.shared.wake.notify_one();
         while self.tasks.join_next().await.is_some() {}
         self.shared.consoles.stop_all().await;
         save(&self.shared)
+    }
+}
+
+impl Drop for SimHandle {
+    /// A handle dropped without `shutdown` still stops everything (the JoinSet aborts the
+    /// server tasks; consoles are closed here), so a demo cannot leak ports or QEMU processes.
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.shared.consoles.abort_all();
     }
 }
 
