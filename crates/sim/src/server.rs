@@ -97,6 +97,7 @@ impl Simulator {
                     std::fs::read(path).map_err(|e| Error::State(path.clone(), e.to_string()))?;
                 let mut w: World = serde_json::from_slice(&bytes)
                     .map_err(|e| Error::State(path.clone(), e.to_string()))?;
+                w.rebase_ports(config.vnc_base);
                 w.after_load();
                 w
             }

@@ -216,6 +216,28 @@ impl World {
         self.port_hint = self.port_hint.min(port);
     }
 
+    /// Moves every VNC port to a new VNC_PORTS/START (a saved cloud loaded with another
+    /// `vnc_base`, e.g. the app's demo picking a free range each run). Call before `after_load`.
+    pub fn rebase_ports(&mut self, new_base: u16) {
+        let old = i32::from(self.vnc_base);
+        let delta = i32::from(new_base) - old;
+        self.vnc_base = new_base;
+        if delta == 0 {
+            return;
+        }
+        for vm in self.vms.values_mut() {
+            if let Some(g) = vm.template.vector_mut("GRAPHICS")
+                && let Some(p) = vget(g, "PORT").and_then(|p| p.parse::<i32>().ok())
+                && p >= old
+            {
+                match u16::try_from(p + delta) {
+                    Ok(np) => vset(g, "PORT", np.to_string()),
+                    Err(_) => vremove(g, "PORT"),
+                }
+            }
+        }
+    }
+
     /// Rebuilds the derived indexes after loading and re-arms transient states.
     pub fn after_load(&mut self) {
         self.ports.clear();

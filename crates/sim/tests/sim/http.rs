@@ -256,6 +256,15 @@ async fn state_file_keeps_the_cloud_across_runs() {
     .await;
     assert_eq!(r.body(), "13", "IDs continue");
     sim.shutdown().await.expect("shutdown");
+    // Loaded with another VNC base, the ports move with it.
+    let sim = start(SimConfig {
+        state_file: Some(file.clone()),
+        vnc_base: 7000,
+        ..quiet()
+    })
+    .await;
+    assert_eq!(sim.vnc_port(5), Some(7005));
+    sim.shutdown().await.expect("shutdown");
     // A corrupt file is a typed error.
     std::fs::write(&file, b"{not json").expect("write");
     let err = Simulator::start(SimConfig {
