@@ -273,16 +273,27 @@ impl World {
             .ok_or_else(ApiError::auth)?;
         user.tokens
             .retain(|t| t.expiration == -1 || t.expiration > now);
-        let ok = sha256_hex(secret) == user.password_hash
-            || user.tokens.iter().any(|t| t.token == secret);
-        if !ok {
-            return Err(ApiError::auth());
+        if sha256_hex(secret) == user.password_hash {
+            return Ok(Caller {
+                uid: user.id,
+                gid: user.gid,
+                groups: user.groups.clone(),
+            });
         }
-        Ok(Caller {
-            uid: user.id,
-            gid: user.gid,
-            groups: user.groups.clone(),
-        })
+        match user.tokens.iter().find(|t| t.token == secret) {
+            // A group-scoped token acts in that group only (oned's EGID).
+            Some(t) if t.egid >= 0 => Ok(Caller {
+                uid: user.id,
+                gid: t.egid as u32,
+                groups: vec![t.egid as u32],
+            }),
+            Some(_) => Ok(Caller {
+                uid: user.id,
+                gid: user.gid,
+                groups: user.groups.clone(),
+            }),
+            None => Err(ApiError::auth()),
+        }
     }
 
     /// `one.user.login`.
@@ -308,15 +319,6 @@ impl World {
                 Some(target.0),
             ));
         }
-        if valid < -1 {
-            return Err(ApiError::new(RPC_API, "Wrong valid period for token"));
-        }
-        if egid >= 0 && !target.2.contains(&(egid as u32)) {
-            return Err(ApiError::new(
-                ACTION,
-                format!("EGID {egid} is not in user groups"),
-            ));
-        }
         let now = epoch_now();
         let user = self
             .users
@@ -324,13 +326,38 @@ impl World {
             .ok_or_else(|| ApiError::missing("user", i64::from(target.0)))?;
         user.tokens
             .retain(|t| t.expiration == -1 || t.expiration > now);
+        // The checks and texts of oned's UserAPI::login (core driver: MAX_TOKEN_TIME = -1).
         if valid == 0 {
             if token.is_empty() {
                 user.tokens.clear();
-            } else {
+            } else if user.tokens.iter().any(|t| t.token == token) {
                 user.tokens.retain(|t| t.token != token);
+            } else {
+                return Err(ApiError::new(
+                    RPC_API,
+                    format!("Could not find token: {token}"),
+                ));
             }
             return Ok(token.to_string());
+        }
+        if valid < -1 {
+            return Err(ApiError::new(RPC_API, "Wrong valid period for token"));
+        }
+        if egid != -1
+            && !caller.is_admin()
+            && (!target.2.contains(&(egid as u32)) || !caller.groups.contains(&(egid as u32)))
+        {
+            return Err(ApiError::new(RPC_API, "EGID is not in user group list"));
+        }
+        let mut theirs = target.2.clone();
+        let mut mine = caller.groups.clone();
+        theirs.sort_unstable();
+        mine.sort_unstable();
+        if egid == -1 && theirs != mine {
+            return Err(ApiError::new(
+                RPC_API,
+                "Cannot create a full token with a specific group token",
+            ));
         }
         if user.tokens.len() >= 10 {
             return Err(ApiError::new(

@@ -346,6 +346,50 @@ fn login_tokens_behave_like_oneds() {
         call(&mut w, "alice:my-own-token", "one.user.info", &[i(-1)]).code(),
         256
     );
+    // Revoking an unknown token, group-scoped tokens.
+    let r = call(
+        &mut w,
+        "alice:alice",
+        "one.user.login",
+        &[s("alice"), s("nope"), i(0)],
+    );
+    assert_eq!(
+        (r.code(), r.body()),
+        (
+            4096,
+            "[one.user.login] Could not find token: nope".to_string()
+        )
+    );
+    let r = call(
+        &mut w,
+        "alice:alice",
+        "one.user.login",
+        &[s("alice"), s("in-devs"), i(60), i(100)],
+    );
+    assert_eq!(r.body(), "in-devs");
+    let r = call(
+        &mut w,
+        "alice:alice",
+        "one.user.login",
+        &[s("alice"), s(""), i(60), i(101)],
+    );
+    assert_eq!(r.body(), "[one.user.login] EGID is not in user group list");
+    // A scoped token of a user in several groups cannot make a full token.
+    w.users.get_mut(&2).expect("alice").groups.push(101);
+    let r = call(
+        &mut w,
+        "alice:in-devs",
+        "one.user.login",
+        &[s("alice"), s(""), i(60), i(-1)],
+    );
+    assert_eq!(
+        r.body(),
+        "[one.user.login] Cannot create a full token with a specific group token"
+    );
+    assert!(
+        call(&mut w, "alice:in-devs", "one.vm.info", &[i(0)]).ok(),
+        "scoped token still works"
+    );
     // Expired tokens stop working.
     let r = call(
         &mut w,

@@ -85,7 +85,9 @@ fn prepare(stem: &str, w: &mut World) {
             ok(w.vm_action(&a, "resume", id as i32));
             settle(w, id);
         }
-        "one.user.info.with-token-session" | "one.user.info.alice-has-token" => {
+        "one.user.info.with-token-session"
+        | "one.user.info.alice-has-token"
+        | "one.user.login.revoke" => {
             ok(w.login(
                 &a,
                 "alice",
