@@ -46,15 +46,20 @@ pub struct Args {
     /// Target connect timeout, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout_ms: u64,
-    /// Runtime worker threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
+    /// Runtime worker threads: 1 (the default) runs everything on one thread, which measured
+    /// lower round-trip latency on 2 cores (docs/PERFORMANCE.md); 0 for one per core.
+    #[arg(long, default_value_t = 1)]
     pub threads: usize,
 }
 
 /// Runs `onedeck-cli relay` until SIGINT or SIGTERM.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if args.threads > 0 {
+    let mut rt = if args.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if args.threads > 1 {
         rt.worker_threads(args.threads);
     }
     let rt = rt

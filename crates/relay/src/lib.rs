@@ -31,7 +31,7 @@
 //! ```
 
 mod error;
-pub mod frame;
+mod frame;
 mod handshake;
 mod origin;
 pub mod recording;
@@ -39,6 +39,8 @@ mod relay;
 mod session;
 mod ticket;
 mod token_file;
+#[cfg(target_os = "linux")]
+mod zero_copy;
 
 pub use error::{Error, Result};
 pub use handshake::{MAX_REQUEST_BYTES, Rejection};

@@ -9,7 +9,7 @@ use std::{
 };
 
 use tokio::{
-    net::{TcpListener, TcpStream},
+    net::{TcpListener, TcpSocket, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore, broadcast},
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -24,7 +24,11 @@ use crate::{
 /// How long a client may take to send its complete upgrade request (slowloris guard).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Upgrades in progress at once; further connections wait in the kernel's accept queue.
-pub const MAX_PENDING_HANDSHAKES: usize = 256;
+pub const MAX_PENDING_HANDSHAKES: usize = 512;
+/// The listen backlog (the kernel caps it at `net.core.somaxconn`). std's and tokio's `bind`
+/// use 128, which drops SYNs when a few hundred clients connect at once and costs them a 1 s
+/// retransmission.
+const LISTEN_BACKLOG: u32 = 4096;
 /// Events buffered for a slow subscriber before it starts missing some (it is told how many).
 pub const EVENT_CAPACITY: usize = 1024;
 /// The longest pause after a failed `accept` (for example out of file descriptors).
@@ -132,12 +136,10 @@ impl Relay {
         if config.keepalive_interval.is_zero() {
             return Err(Error::Config("keepalive_interval must not be zero".into()));
         }
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| Error::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener = listen(config.listen).map_err(|source| Error::Bind {
+            addr: config.listen,
+            source,
+        })?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: config.listen,
             source,
@@ -261,6 +263,16 @@ impl Drop for Relay {
     fn drop(&mut self) {
         self.inner.cancel.cancel();
     }
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn accept_loop(inner: Arc<Inner>, listener: TcpListener) {

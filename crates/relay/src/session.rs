@@ -454,26 +454,10 @@ async fn pump_down(
     loop {
         let read = tokio::select! {
             biased;
-            c = ctrl.recv() => {
-                let (n, end) = match c {
-                    Some(Control::Pong(payload, len)) => {
-                        (frame::control_frame(&mut small, frame::OP_PONG, &payload[..usize::from(len)]), None)
-                    }
-                    Some(Control::Close(reason, echo_code)) => {
-                        let code_text = reason.close_frame().unwrap_or((echo_code, ""));
-                        (frame::close_frame(&mut small, code_text.0, code_text.1), Some(reason))
-                    }
-                    // The upstream pump ended without a Close to send: the client is gone.
-                    None => return EndReason::ClientVanished,
-                };
-                if client.write_all(&small[..n]).await.is_err() {
-                    return EndReason::ClientVanished;
-                }
-                match end {
-                    Some(reason) => return reason,
-                    None => continue,
-                }
-            }
+            c = ctrl.recv() => match control(&mut client, &mut small, c).await {
+                Ok(()) => continue,
+                Err(reason) => return reason,
+            },
             _ = ping.tick() => {
                 let n = frame::control_frame(&mut small, frame::OP_PING, b"");
                 if client.write_all(&small[..n]).await.is_err() {
@@ -518,9 +502,112 @@ async fn pump_down(
             return EndReason::ClientVanished;
         }
         shared.to_client.fetch_add(n as u64, Ordering::Relaxed);
-        if MAX_SERVER_HEADER + n == buf.len() && buf.len() < MAX_SERVER_HEADER + MAX_BUFFER {
-            buf.resize(MAX_SERVER_HEADER + MAX_BUFFER, 0);
+        if MAX_SERVER_HEADER + n == buf.len() {
+            // A full read: this session moves bulk data (a framebuffer update).
+            #[cfg(target_os = "linux")]
+            if rec.is_none() {
+                match crate::zero_copy::Pipe::new() {
+                    Ok(pipe) => {
+                        drop(buf);
+                        return pump_down_spliced(target, client, ctrl, shared, ping, pipe, peak)
+                            .await;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "no pipe for splice; copying"),
+                }
+            }
+            if buf.len() < MAX_SERVER_HEADER + MAX_BUFFER {
+                buf.resize(MAX_SERVER_HEADER + MAX_BUFFER, 0);
+            }
         }
+    }
+}
+
+/// Sends what the upstream pump asked for; `Err` ends the downstream pump with that reason.
+async fn control(
+    client: &mut WriteHalf<'_>,
+    small: &mut [u8; 2 + MAX_CONTROL_PAYLOAD],
+    c: Option<Control>,
+) -> Result<(), EndReason> {
+    let (n, end) = match c {
+        Some(Control::Pong(payload, len)) => (
+            frame::control_frame(small, frame::OP_PONG, &payload[..usize::from(len)]),
+            None,
+        ),
+        Some(Control::Close(reason, echo_code)) => {
+            let (code, text) = reason.close_frame().unwrap_or((echo_code, ""));
+            (frame::close_frame(small, code, text), Some(reason))
+        }
+        // The upstream pump ended without a Close to send: the client is gone.
+        None => return Err(EndReason::ClientVanished),
+    };
+    if client.write_all(&small[..n]).await.is_err() {
+        return Err(EndReason::ClientVanished);
+    }
+    match end {
+        Some(reason) => Err(reason),
+        None => Ok(()),
+    }
+}
+
+/// The downstream pump once a session moves bulk data, on Linux: payload bytes go from socket
+/// to pipe to socket inside the kernel (see `zero_copy`). At most one frame (64 KiB) sits in the
+/// pipe; it is drained completely before the next read, so backpressure works as in the copy path.
+#[cfg(target_os = "linux")]
+async fn pump_down_spliced(
+    target: ReadHalf<'_>,
+    mut client: WriteHalf<'_>,
+    mut ctrl: mpsc::Receiver<Control>,
+    shared: &SessionShared,
+    mut ping: tokio::time::Interval,
+    pipe: crate::zero_copy::Pipe,
+    mut peak: usize,
+) -> EndReason {
+    let mut small = [0u8; 2 + MAX_CONTROL_PAYLOAD];
+    let mut header = [0u8; MAX_SERVER_HEADER];
+    loop {
+        let filled = tokio::select! {
+            biased;
+            c = ctrl.recv() => match control(&mut client, &mut small, c).await {
+                Ok(()) => continue,
+                Err(reason) => return reason,
+            },
+            _ = ping.tick() => {
+                let n = frame::control_frame(&mut small, frame::OP_PING, b"");
+                if client.write_all(&small[..n]).await.is_err() {
+                    return EndReason::ClientVanished;
+                }
+                continue;
+            }
+            r = pipe.fill(target.as_ref(), MAX_BUFFER) => r,
+        };
+        let n = match filled {
+            Ok(0) => {
+                let reason = EndReason::TargetClosed;
+                write_close(&mut client, &mut small, &reason).await;
+                return reason;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                let reason = EndReason::TargetLost {
+                    error: e.to_string(),
+                };
+                write_close(&mut client, &mut small, &reason).await;
+                return reason;
+            }
+        };
+        if n > peak {
+            peak = n;
+            shared.peak_to_client.fetch_max(n, Ordering::Relaxed);
+        }
+        let start = frame::put_server_header(&mut header, MAX_SERVER_HEADER, frame::OP_BINARY, n);
+        if pipe
+            .drain(client.as_ref(), &header[start..], n)
+            .await
+            .is_err()
+        {
+            return EndReason::ClientVanished;
+        }
+        shared.to_client.fetch_add(n as u64, Ordering::Relaxed);
     }
 }
 
@@ -700,7 +787,8 @@ async fn pump_up(
                 }
             }
         }
-        // Only a partial header or control frame can be left over (at most 139 bytes).
+        // Only a partial header or control frame can be left over (at most
+        // MAX_CLIENT_HEADER + MAX_CONTROL_PAYLOAD = 139 bytes).
         if start == end {
             start = 0;
             end = 0;
