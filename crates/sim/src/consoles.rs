@@ -268,12 +268,48 @@ fn start_builtin(id: u32, port: u16, name: &str, password: Option<String>) -> Op
     })
 }
 
+/// A file holding a VNC password for QEMU's `-object secret,file=…`, removed when dropped, so
+/// the password is neither on QEMU's command line (visible in `ps`) nor sent over QMP.
+struct SecretFile(std::path::PathBuf);
+
+impl SecretFile {
+    fn new(port: u16, password: &str) -> Option<Self> {
+        use std::io::Write as _;
+        let path = std::env::temp_dir().join(format!(
+            "onedeck-sim-vnc-{}-{port}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&path).ok()?;
+        f.write_all(password.as_bytes()).ok()?;
+        Some(Self(path))
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
     let display = port.checked_sub(5900)?;
-    let password = password.map(str::to_string);
+    let secret = match password {
+        Some(pw) => Some(SecretFile::new(port, pw)?),
+        None => None,
+    };
     let (reboot, mut rebooted) = watch::channel(0u64);
-    let mut child = spawn_qemu(display, password.as_deref())?;
+    let mut child = spawn_qemu(display, secret.as_ref())?;
     let task = tokio::spawn(async move {
+        // Owned by the task: the file goes when QEMU's supervisor does.
+        let secret = secret;
         // The child is killed when this task is aborted (kill_on_drop) or on a reboot.
         loop {
             tokio::select! {
@@ -283,7 +319,7 @@ fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
                     if changed.is_err() {
                         return;
                     }
-                    match spawn_qemu(display, password.as_deref()) {
+                    match spawn_qemu(display, secret.as_ref()) {
                         Some(c) => child = c,
                         None => return,
                     }
@@ -294,7 +330,7 @@ fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
                     if rebooted.changed().await.is_err() {
                         return;
                     }
-                    match spawn_qemu(display, password.as_deref()) {
+                    match spawn_qemu(display, secret.as_ref()) {
                         Some(c) => child = c,
                         None => return,
                     }
@@ -305,13 +341,16 @@ fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
     Some(Server::Qemu { task, reboot })
 }
 
-fn spawn_qemu(vnc_display: u16, password: Option<&str>) -> Option<tokio::process::Child> {
+fn spawn_qemu(vnc_display: u16, secret: Option<&SecretFile>) -> Option<tokio::process::Child> {
     let mut cmd = tokio::process::Command::new("qemu-system-x86_64");
     cmd.args(["-display", "none", "-nodefaults", "-vga", "std", "-m", "64"]);
-    match password {
-        Some(pw) => {
-            // A secret object (QEMU 7+): the password never travels over QMP.
-            cmd.arg("-object").arg(format!("secret,id=vncpw,data={pw}"));
+    match secret {
+        Some(file) => {
+            // A secret object read from a 0600 file (QEMU 7+): VNC auth with the VM's PASSWD.
+            cmd.arg("-object").arg(format!(
+                "secret,id=vncpw,format=raw,file={}",
+                file.0.display()
+            ));
             cmd.arg("-vnc")
                 .arg(format!("127.0.0.1:{vnc_display},password-secret=vncpw"));
         }

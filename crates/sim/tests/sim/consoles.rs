@@ -218,6 +218,19 @@ async fn qemu_consoles_where_qemu_is_installed() {
             read_n(&mut sock, n).await.contains(&security),
             "port {port}"
         );
+        if security == 2 {
+            // QEMU checks the VM's PASSWD (s3cretpa) given to it through the secret file.
+            sock.write_all(&[2]).await.expect("choose VNC auth");
+            let ch: [u8; 16] = read_n(&mut sock, 16).await.try_into().expect("16");
+            sock.write_all(&vnc_response("s3cretpa", &ch))
+                .await
+                .expect("w");
+            assert_eq!(
+                u32_of(&mut sock).await,
+                0,
+                "QEMU accepted the VM's password"
+            );
+        }
     }
     assert!(
         rpc(&sim, "alice:alice", "one.vm.action", &[s("poweroff"), i(0)])
