@@ -41,3 +41,14 @@ pub use error::{Error, Result};
 pub use inventory::{InventorySnapshot, VmRow};
 pub use migrations::{MIGRATIONS, latest as latest_schema_version};
 pub use recordings::{NewRecording, Recording, RecordingId};
+
+#[cfg(test)]
+mod tests {
+    /// The app keeps the store in a `Mutex` and moves it into `spawn_blocking`: it must be `Send`.
+    #[test]
+    fn store_is_send() {
+        fn movable<T: Send>() {}
+        movable::<crate::Store>();
+        movable::<crate::Error>();
+    }
+}

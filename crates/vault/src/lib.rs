@@ -43,3 +43,15 @@ pub use profile::{
 pub use profiles::{CONFIG_DIR_ENV, FILE_NAME, ProfileStore, SCHEMA_VERSION, default_config_dir};
 pub use secret::{SERVICE, Secret, SecretStore};
 pub use vault::{SecretRemoval, Vault};
+
+#[cfg(test)]
+mod tests {
+    /// The app shares one vault between commands (behind `Arc`, called from `spawn_blocking`).
+    #[test]
+    fn vault_is_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::Vault>();
+        shareable::<crate::SecretStore>();
+        shareable::<crate::Secret>();
+    }
+}

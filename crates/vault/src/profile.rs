@@ -124,6 +124,25 @@ pub enum AuthMode {
     },
 }
 
+impl AuthMode {
+    /// True when a login token expiring at `expires_at` should be renewed at `now` (less than
+    /// `renew_before_secs` left, or already expired). Always false in password mode.
+    pub fn renewal_due(
+        &self,
+        expires_at: std::time::SystemTime,
+        now: std::time::SystemTime,
+    ) -> bool {
+        match self {
+            Self::Password => false,
+            Self::LoginToken {
+                renew_before_secs, ..
+            } => expires_at
+                .duration_since(now)
+                .map_or(true, |left| left.as_secs() < *renew_before_secs),
+        }
+    }
+}
+
 /// TLS settings for the XML-RPC endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -435,6 +454,23 @@ mod tests {
             renew_before_secs: 300,
         };
         p.validate()
+    }
+
+    #[test]
+    fn token_renewal_is_due_inside_the_window() {
+        use std::time::{Duration, SystemTime};
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let token = AuthMode::LoginToken {
+            token_ttl_secs: 3600,
+            renew_before_secs: 300,
+        };
+        assert!(!token.renewal_due(now + Duration::from_secs(301), now));
+        assert!(token.renewal_due(now + Duration::from_secs(299), now));
+        assert!(
+            token.renewal_due(now - Duration::from_secs(1), now),
+            "expired"
+        );
+        assert!(!AuthMode::Password.renewal_due(now, now));
     }
 
     #[test]
