@@ -147,6 +147,11 @@ impl ProfileStore {
     /// [`Error::Io`] when the rename fails.
     pub fn move_aside(&self) -> Result<Option<PathBuf>> {
         let _lock = self.lock()?;
+        self.move_aside_locked()
+    }
+
+    /// [`ProfileStore::move_aside`] for a caller that holds the writer lock.
+    fn move_aside_locked(&self) -> Result<Option<PathBuf>> {
         if !self.path.exists() {
             return Ok(None);
         }
@@ -154,10 +159,35 @@ impl ProfileStore {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        let aside = with_suffix(&self.path, &format!(".damaged-{secs}"));
+        let mut aside = with_suffix(&self.path, &format!(".damaged-{secs}"));
+        let mut n = 1;
+        while aside.exists() {
+            // Never rename over an earlier moved-aside file.
+            aside = with_suffix(&self.path, &format!(".damaged-{secs}-{n}"));
+            n += 1;
+        }
         fs::rename(&self.path, &aside)
             .map_err(|e| Error::io("cannot move aside", &self.path, e))?;
         Ok(Some(aside))
+    }
+
+    /// Puts the backup (the version before the last write) back in place, after checking that it
+    /// parses. The current file, damaged or not, is first moved aside as with
+    /// [`ProfileStore::move_aside`], so nothing is lost. Returns the restored profiles and where
+    /// the replaced file went.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when there is no backup or a rename fails; [`Error::Corrupt`] or
+    /// [`Error::NewerVersion`] naming the backup when it cannot be read either (nothing changes).
+    pub fn restore_backup(&self) -> Result<(Vec<Profile>, Option<PathBuf>)> {
+        let _lock = self.lock()?;
+        let backup = self.backup_path();
+        let text =
+            fs::read(&backup).map_err(|e| Error::io("no backup to restore at", &backup, e))?;
+        let profiles = read_file(&backup)?;
+        let aside = self.move_aside_locked()?;
+        atomic::replace(&self.path, &text, None)?;
+        Ok((profiles, aside))
     }
 
     /// Read-modify-write under the writer lock. The file is parsed fully first, so a damaged or
@@ -490,6 +520,54 @@ mod tests {
     }
 
     #[test]
+    fn restore_backup_brings_back_the_previous_version() -> Result<()> {
+        let (_dir, store) = store()?;
+        assert!(
+            matches!(store.restore_backup(), Err(Error::Io { .. })),
+            "no backup yet"
+        );
+        let first = store.upsert(profile("First")?)?;
+        store.upsert(profile("Second")?)?;
+        fs::write(store.path(), "damaged [").map_err(|e| Error::io("write", "f", e))?;
+        let (restored, aside) = store.restore_backup()?;
+        assert_eq!(restored, vec![first.clone()]);
+        assert_eq!(store.list()?, vec![first]);
+        let aside = aside.ok_or(Error::ProfileNotFound("aside".into()))?;
+        assert_eq!(
+            fs::read_to_string(&aside).map_err(|e| Error::io("read", &aside, e))?,
+            "damaged [",
+            "the replaced file is kept"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn concurrent_writers_lose_no_update() -> Result<()> {
+        let (_dir, store) = store()?;
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || -> Result<()> {
+                    for i in 0..15 {
+                        store.upsert(profile(&format!("t{t} p{i}"))?)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join()
+                .map_err(|_| Error::ProfileNotFound("writer panicked".into()))??;
+        }
+        assert_eq!(
+            store.list()?.len(),
+            60,
+            "every read-modify-write kept the others' profiles"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn move_aside_keeps_every_byte() -> Result<()> {
         let (_dir, store) = store()?;
         fs::write(store.path(), "garbage [").map_err(|e| Error::io("write", "f", e))?;
@@ -503,6 +581,18 @@ mod tests {
         assert!(store.list()?.is_empty());
         store.upsert(profile("Fresh")?)?;
         assert_eq!(store.list()?.len(), 1);
+        fs::write(store.path(), "garbage again [").map_err(|e| Error::io("write", "f", e))?;
+        let second = store
+            .move_aside()?
+            .ok_or(Error::ProfileNotFound("file".into()))?;
+        assert_ne!(
+            second, aside,
+            "a second move in the same second gets its own name"
+        );
+        assert_eq!(
+            fs::read_to_string(&aside).map_err(|e| Error::io("read", &aside, e))?,
+            "garbage ["
+        );
         Ok(())
     }
 }
