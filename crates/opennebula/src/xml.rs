@@ -130,6 +130,10 @@ impl El<'_> {
 /// A pull cursor over one XML document held in memory.
 pub(crate) struct Cursor<'a> {
     reader: Reader<&'a [u8]>,
+    doc: &'a str,
+    /// Bytes skipped past the reader by [`Cursor::raw_text`]'s fast path; the reader's own
+    /// positions do not count them.
+    skipped: usize,
 }
 
 impl<'a> Cursor<'a> {
@@ -138,11 +142,15 @@ impl<'a> Cursor<'a> {
         let config = reader.config_mut();
         config.check_end_names = true;
         config.expand_empty_elements = false;
-        Self { reader }
+        Self {
+            reader,
+            doc,
+            skipped: 0,
+        }
     }
 
     pub(crate) fn position(&self) -> usize {
-        usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
+        usize::try_from(self.reader.buffer_position()).map_or(usize::MAX, |p| p + self.skipped)
     }
 
     /// Where quick-xml saw the last error; it reports 0 for errors at the end of the input
@@ -154,7 +162,7 @@ impl<'a> Cursor<'a> {
         } else {
             at
         };
-        usize::try_from(at).unwrap_or(usize::MAX)
+        usize::try_from(at).map_or(usize::MAX, |p| p + self.skipped)
     }
 
     fn read(&mut self) -> Result<Event<'a>, Fail> {
@@ -385,6 +393,31 @@ impl<'a> Cursor<'a> {
             return Ok("");
         }
         let offset = self.position();
+        // Fast path for a huge escaped `<string>`: escaped text holds no `<`, so the first `<` is
+        // the end tag. Jump there instead of walking a million entity events; the reader then
+        // reads the end tag itself, so nesting checks still hold.
+        let consumed = usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX);
+        let rest = self.doc.get(offset..).unwrap_or("");
+        let in_sync = self.reader.get_ref().len() == self.doc.len().saturating_sub(offset)
+            && consumed <= offset;
+        if in_sync && let Some(i) = rest.find('<') {
+            let after = &rest[i..];
+            let name = el.name();
+            if after.starts_with("</")
+                && after[2..].starts_with(name)
+                && after[2 + name.len()..]
+                    .starts_with(|c: char| c == '>' || c.is_ascii_whitespace())
+            {
+                let remaining: &mut &'a [u8] = self.reader.get_mut();
+                *remaining = &remaining[i..];
+                self.skipped += i;
+                // Consume the end tag, as `read_text` would.
+                return match self.read()? {
+                    Event::End(_) => Ok(&rest[..i]),
+                    _ => Err(Fail::new(offset + i, format!("expected </{name}>"))),
+                };
+            }
+        }
         let text = self.reader.read_text(el.start.name()).map_err(|e| {
             Fail::new(
                 self.error_offset().max(offset),
@@ -397,6 +430,58 @@ impl<'a> Cursor<'a> {
             Cow::Owned(_) => Err(Fail::new(offset, "internal: expected borrowed text")),
         }
     }
+}
+
+/// Unescapes XML text: the five predefined entities and character references, in one pass with
+/// one allocation (none when there is nothing to unescape). Any other entity is an error.
+pub(crate) fn unescape(raw: &str) -> Result<Cow<'_, str>, String> {
+    let Some(first) = raw.find('&') else {
+        return Ok(Cow::Borrowed(raw));
+    };
+    let mut out = String::with_capacity(raw.len());
+    let mut last = 0;
+    let mut at = first;
+    loop {
+        out.push_str(&raw[last..at]);
+        let rest = &raw[at + 1..];
+        let (ch, len) = if rest.starts_with("lt;") {
+            ('<', 3)
+        } else if rest.starts_with("gt;") {
+            ('>', 3)
+        } else if rest.starts_with("amp;") {
+            ('&', 4)
+        } else if rest.starts_with("quot;") {
+            ('"', 5)
+        } else if rest.starts_with("apos;") {
+            ('\'', 5)
+        } else if let Some(num) = rest.strip_prefix('#') {
+            let end = num
+                .find(';')
+                .filter(|e| *e <= 8)
+                .ok_or_else(|| format!("unterminated character reference at byte {at}"))?;
+            let digits = &num[..end];
+            let code = match digits.strip_prefix('x') {
+                Some(hex) => u32::from_str_radix(hex, 16),
+                None => digits.parse::<u32>(),
+            }
+            .map_err(|_| format!("bad character reference &#{digits}; at byte {at}"))?;
+            let ch = char::from_u32(code)
+                .filter(|c| *c != '\0')
+                .ok_or_else(|| format!("character reference &#{digits}; is not a character"))?;
+            (ch, end + 2)
+        } else {
+            let name: String = rest.chars().take_while(|c| *c != ';').take(16).collect();
+            return Err(format!("unknown entity &{name}; at byte {at}"));
+        };
+        out.push(ch);
+        last = at + 1 + len;
+        match raw[last..].find('&') {
+            Some(next) => at = last + next,
+            None => break,
+        }
+    }
+    out.push_str(&raw[last..]);
+    Ok(Cow::Owned(out))
 }
 
 /// Resolves a reference: a character reference or one of the five predefined entities; any
@@ -460,6 +545,45 @@ mod tests {
         let root = c.root("A").map_err(|f| f.reason);
         let text = root.and_then(|r| c.text(&r).map(|t| t.into_owned()).map_err(|f| f.reason));
         assert_eq!(text.as_deref(), Ok("x & <y>A"));
+    }
+
+    #[test]
+    fn unescape_handles_every_predefined_entity_and_char_refs() {
+        assert_eq!(unescape("plain").ok(), Some(Cow::Borrowed("plain")));
+        assert_eq!(
+            unescape("&lt;a&gt; &amp;&quot;&apos;&#13;&#x41;").as_deref(),
+            Ok("<a> &\"'\rA")
+        );
+        assert!(unescape("&lol9;").is_err_and(|e| e.contains("unknown entity &lol9;")));
+        assert!(unescape("&#0;").is_err());
+        assert!(unescape("&#12345678901;").is_err());
+        assert!(unescape("&amp").is_err());
+    }
+
+    #[test]
+    fn raw_text_skips_to_the_end_tag_and_keeps_positions() {
+        let doc = "<a><string>x &amp; y</string><b>1</b></a>";
+        let mut c = Cursor::new(doc);
+        let mut run = || -> Result<(String, String, usize), Fail> {
+            let root = c.root("a")?;
+            let s = c
+                .next_child(&root)?
+                .ok_or_else(|| Fail::new(0, "no string"))?;
+            let raw = c.raw_text(&s)?.to_owned();
+            let b = c.next_child(&root)?.ok_or_else(|| Fail::new(0, "no b"))?;
+            let at = b.offset;
+            let text = c.text(&b)?.into_owned();
+            Ok((raw, text, at))
+        };
+        let got = run().map_err(|f| f.reason);
+        assert_eq!(
+            got,
+            Ok((
+                "x &amp; y".to_owned(),
+                "1".to_owned(),
+                doc.find("<b>").unwrap_or(0)
+            ))
+        );
     }
 
     #[test]

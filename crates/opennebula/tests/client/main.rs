@@ -4,4 +4,5 @@ mod calls;
 mod errors;
 mod samples;
 mod server;
+mod sim;
 mod tls;
