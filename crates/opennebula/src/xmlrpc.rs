@@ -282,8 +282,7 @@ fn parse_value(c: &mut Cursor<'_>, value: &El<'_>) -> Result<Value, Fail> {
 
 /// Unescapes a `<string>`'s raw content: the five predefined entities and character references.
 fn unescape(raw: &str, offset: usize) -> Result<Cow<'_, str>, Fail> {
-    quick_xml::escape::unescape(raw)
-        .map_err(|e| Fail::new(offset, format!("bad escape in <string>: {e}")))
+    crate::xml::unescape(raw).map_err(|e| Fail::new(offset, format!("bad escape in <string>: {e}")))
 }
 
 /// oned's reply array, checked: `[true, result, 0]` gives the result; `[false, message, code,
