@@ -200,7 +200,25 @@ fn lock(
 }
 
 fn entry(store: &Arc<CredentialStore>, id: &ProfileId) -> Result<Entry> {
-    Entry::new_in_store(store, SERVICE, id.as_str()).map_err(map_error)
+    // The Secret Service shows items by label (Seahorse, KWallet): name the app and the profile.
+    // Other platforms' stores take no label modifier.
+    #[cfg(all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ))]
+    {
+        let label = format!("OneDeck endpoint password ({id})");
+        let modifiers = HashMap::from([("label", label.as_str())]);
+        Entry::new_in_store_with_modifiers(store, SERVICE, id.as_str(), &modifiers)
+            .map_err(map_error)
+    }
+    #[cfg(not(all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    )))]
+    {
+        Entry::new_in_store(store, SERVICE, id.as_str()).map_err(map_error)
+    }
 }
 
 /// The platform's store, as keyring 4's default glue would pick it, but built per call.

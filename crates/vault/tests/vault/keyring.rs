@@ -111,6 +111,27 @@ fn secret_is_filed_under_service_onedeck_and_the_profile_id() -> TestResult {
     Ok(())
 }
 
+/// Keyring browsers list the item under a label naming OneDeck and the profile.
+#[test]
+fn secret_item_is_labelled_for_keyring_browsers() -> TestResult {
+    let Some(store) = keyring_or_skip("secret_item_is_labelled_for_keyring_browsers") else {
+        return Ok(());
+    };
+    let id = unique_id("label");
+    store.set(&id, &Secret::new("label-pw".into()))?;
+    let search = Command::new("secret-tool")
+        .args(["search", "service", "onedeck", "username", id.as_str()])
+        .output();
+    store.delete(&id)?;
+    let out = search.map_err(|e| format!("secret-tool (Debian libsecret-tools) is needed: {e}"))?;
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains(&format!("label = OneDeck endpoint password ({id})")),
+        "{listing}"
+    );
+    Ok(())
+}
+
 /// No keyring at all: the typed error, its message, and the session-only fallback. Runs in child
 /// processes because the bus address is read per process; needs no keyring itself.
 #[test]
