@@ -301,3 +301,29 @@ fn child_locked() -> TestResult {
     println!("CHILD-LOCKED-OK");
     Ok(())
 }
+
+/// The way the app calls the vault: from `spawn_blocking` inside a multi-threaded tokio runtime.
+#[test]
+fn keyring_works_from_spawn_blocking_in_a_tokio_runtime() -> TestResult {
+    let Some(store) = keyring_or_skip("keyring_works_from_spawn_blocking_in_a_tokio_runtime")
+    else {
+        return Ok(());
+    };
+    let store = std::sync::Arc::new(store);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let id = unique_id("tokio");
+    let got = runtime.block_on(async {
+        let (s, i) = (store.clone(), id.clone());
+        tokio::task::spawn_blocking(move || s.set(&i, &Secret::new("from-tokio".into()))).await??;
+        let (s, i) = (store.clone(), id.clone());
+        let got = tokio::task::spawn_blocking(move || s.get(&i)).await??;
+        let (s, i) = (store.clone(), id.clone());
+        tokio::task::spawn_blocking(move || s.delete(&i)).await??;
+        Ok::<_, Box<dyn std::error::Error>>(got)
+    })?;
+    assert_eq!(got, Some(Secret::new("from-tokio".into())));
+    Ok(())
+}
