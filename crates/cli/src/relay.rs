@@ -46,9 +46,9 @@ pub struct Args {
     /// Target connect timeout, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout_ms: u64,
-    /// Runtime worker threads: 1 (the default) runs everything on one thread, which measured
-    /// lower round-trip latency on 2 cores (docs/PERFORMANCE.md); 0 for one per core.
-    #[arg(long, default_value_t = 1)]
+    /// Runtime worker threads: 0 (the default) for one per core, as in the app; 1 runs everything
+    /// on one thread (docs/PERFORMANCE.md compares both).
+    #[arg(long, default_value_t = 0)]
     pub threads: usize,
 }
 
