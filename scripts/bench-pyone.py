@@ -57,11 +57,13 @@ def main() -> int:
         assert all(r["vms"] == args.vms for r in rust)
 
         py_times = []
+        py_cpu = []
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for _ in range(args.runs):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             pool = pyone_decode(data)
             py_times.append((time.perf_counter() - start) * 1000)
+            py_cpu.append((time.thread_time() - cpu) * 1000)
             assert len(pool.VM) == args.vms
             del pool
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -73,12 +75,16 @@ def main() -> int:
         "reply_bytes": len(data),
         "rust_best_ms": round(best_rust, 2),
         "rust_median_ms": round(sorted(r["decode_ms"] for r in rust)[len(rust) // 2], 2),
+        "rust_best_cpu_ms": round(min(r["decode_cpu_ms"] for r in rust), 2),
         "rust_peak_rss_growth_kib": max(r["peak_growth_kib"] for r in rust),
         "rust_peak_rss_kib": max(r["rss_peak_kib"] for r in rust),
         "pyone_best_ms": round(best_py, 2),
         "pyone_median_ms": round(sorted(py_times)[len(py_times) // 2], 2),
+        "pyone_best_cpu_ms": round(min(py_cpu), 2),
         "pyone_peak_rss_growth_kib": rss_after - rss_before,
-        "speedup": round(best_py / best_rust, 1),
+        "speedup_wall": round(best_py / best_rust, 1),
+        "speedup_cpu": round(min(py_cpu) / min(r["decode_cpu_ms"] for r in rust), 1),
+        "load_average": os.getloadavg(),
     }
     print(json.dumps(report, indent=2))
     return 0

@@ -24,6 +24,15 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time this thread has run, in ns (Linux `/proc/thread-self/schedstat`): unlike wall time it
+/// does not grow when other processes share the cores.
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     match (args.get(1).map(String::as_str), args.get(2)) {
@@ -34,12 +43,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Some("decode"), Some(path)) => {
             let reply = std::fs::read_to_string(path)?;
             let before = peak_rss_kib();
+            let cpu = cpu_ns();
             let start = Instant::now();
             let pool: VmPool = decode_response_document(&reply)?;
             let ms = start.elapsed().as_secs_f64() * 1000.0;
+            let cpu_ms = cpu_ns().saturating_sub(cpu) as f64 / 1e6;
             let after = peak_rss_kib();
             println!(
-                "{{\"vms\":{},\"reply_bytes\":{},\"decode_ms\":{ms:.2},\"rss_before_kib\":{before},\"rss_peak_kib\":{after},\"peak_growth_kib\":{}}}",
+                "{{\"vms\":{},\"reply_bytes\":{},\"decode_ms\":{ms:.2},\"decode_cpu_ms\":{cpu_ms:.2},\"rss_before_kib\":{before},\"rss_peak_kib\":{after},\"peak_growth_kib\":{}}}",
                 pool.vms.len(),
                 reply.len(),
                 after.saturating_sub(before)

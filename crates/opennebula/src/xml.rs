@@ -435,50 +435,58 @@ impl<'a> Cursor<'a> {
 /// Unescapes XML text: the five predefined entities and character references, in one pass with
 /// one allocation (none when there is nothing to unescape). Any other entity is an error.
 pub(crate) fn unescape(raw: &str) -> Result<Cow<'_, str>, String> {
-    let Some(first) = raw.find('&') else {
+    let bytes = raw.as_bytes();
+    let mut amps = memchr::memchr_iter(b'&', bytes);
+    let Some(first) = amps.next() else {
         return Ok(Cow::Borrowed(raw));
     };
     let mut out = String::with_capacity(raw.len());
     let mut last = 0;
-    let mut at = first;
-    loop {
+    let mut next = Some(first);
+    while let Some(at) = next {
+        if at < last {
+            // An `&` inside a reference already consumed (cannot happen for valid references).
+            next = amps.next();
+            continue;
+        }
+        // `&` is ASCII, so `at` and `last` are character boundaries: no re-validation needed.
         out.push_str(&raw[last..at]);
-        let rest = &raw[at + 1..];
-        let (ch, len) = if rest.starts_with("lt;") {
-            ('<', 3)
-        } else if rest.starts_with("gt;") {
-            ('>', 3)
-        } else if rest.starts_with("amp;") {
-            ('&', 4)
-        } else if rest.starts_with("quot;") {
-            ('"', 5)
-        } else if rest.starts_with("apos;") {
-            ('\'', 5)
-        } else if let Some(num) = rest.strip_prefix('#') {
-            let end = num
-                .find(';')
-                .filter(|e| *e <= 8)
-                .ok_or_else(|| format!("unterminated character reference at byte {at}"))?;
-            let digits = &num[..end];
-            let code = match digits.strip_prefix('x') {
-                Some(hex) => u32::from_str_radix(hex, 16),
-                None => digits.parse::<u32>(),
+        let rest = &bytes[at + 1..];
+        let (ch, len) = match rest {
+            [b'l', b't', b';', ..] => ('<', 3),
+            [b'g', b't', b';', ..] => ('>', 3),
+            [b'a', b'm', b'p', b';', ..] => ('&', 4),
+            [b'q', b'u', b'o', b't', b';', ..] => ('"', 5),
+            [b'a', b'p', b'o', b's', b';', ..] => ('\'', 5),
+            [b'#', ..] => {
+                let num = &raw[at + 2..];
+                let end = num
+                    .find(';')
+                    .filter(|e| *e <= 8)
+                    .ok_or_else(|| format!("unterminated character reference at byte {at}"))?;
+                let digits = &num[..end];
+                let code = match digits.strip_prefix('x') {
+                    Some(hex) => u32::from_str_radix(hex, 16),
+                    None => digits.parse::<u32>(),
+                }
+                .map_err(|_| format!("bad character reference &#{digits}; at byte {at}"))?;
+                let ch = char::from_u32(code)
+                    .filter(|c| *c != '\0')
+                    .ok_or_else(|| format!("character reference &#{digits}; is not a character"))?;
+                (ch, end + 2)
             }
-            .map_err(|_| format!("bad character reference &#{digits}; at byte {at}"))?;
-            let ch = char::from_u32(code)
-                .filter(|c| *c != '\0')
-                .ok_or_else(|| format!("character reference &#{digits}; is not a character"))?;
-            (ch, end + 2)
-        } else {
-            let name: String = rest.chars().take_while(|c| *c != ';').take(16).collect();
-            return Err(format!("unknown entity &{name}; at byte {at}"));
+            _ => {
+                let name: String = raw[at + 1..]
+                    .chars()
+                    .take_while(|c| *c != ';')
+                    .take(16)
+                    .collect();
+                return Err(format!("unknown entity &{name}; at byte {at}"));
+            }
         };
         out.push(ch);
         last = at + 1 + len;
-        match raw[last..].find('&') {
-            Some(next) => at = last + next,
-            None => break,
-        }
+        next = amps.next();
     }
     out.push_str(&raw[last..]);
     Ok(Cow::Owned(out))
