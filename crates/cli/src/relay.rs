@@ -19,13 +19,14 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Arguments of `onedeck-cli relay`.
 #[derive(Debug, clap::Args)]
+// The subcommand's one-line about comes from main.rs; the warning goes after the options, where
+// both `-h` and `--help` show it.
 #[command(
-    about = "Run the console relay headless (trusted local use only)",
-    long_about = "Run the console relay headless: WebSocket on a loopback address to the TCP targets named in a \
-websockify TokenFile (`TOKEN: HOST:PORT` per line).\n\nTRUSTED LOCAL USE ONLY: tokens from the file are reusable \
-and never expire, unlike the app's single-use 30-second tickets. Any local process that can read the file can open \
-its targets. Use it for interop tests and benchmarks, not to expose consoles.\n\nWithout --allow-origin, clients \
-that send no Origin header (non-browser clients) are accepted and every browser is refused."
+    after_help = "TRUSTED LOCAL USE ONLY: tokens from the file (websockify TokenFile format, `TOKEN: \
+HOST:PORT` per line, re-read when it changes) are reusable and never expire, unlike the app's \
+single-use 30-second tickets. Any local process that can read the file can open its targets. Use \
+it for interop tests and benchmarks, not to expose consoles. Without --allow-origin, clients that \
+send no Origin header (non-browser clients) are accepted and every browser is refused."
 )]
 pub struct Args {
     /// Loopback address and port to listen on (port 0 picks a free one).
