@@ -11,7 +11,9 @@
 //! after 30 s unused and are compared in constant time; Origin, Host and ticket are checked in the
 //! upgrade callback, before the 101 answer and before any target is dialled; a slow or oversized
 //! upgrade request is dropped; at most `max_sessions` sessions live at once; each direction holds
-//! at most one 64 KiB buffer; logs and events name sessions by id, never by token.
+//! at most one 64 KiB buffer (on Linux, bulk target-to-client data moves socket to pipe to socket
+//! with `splice(2)` and is never copied into the relay); logs and events name sessions by id,
+//! never by token.
 //!
 //! Headless mode ([`Relay::set_static_tokens`], `onedeck-cli relay --token-file`) accepts
 //! websockify's reusable token files: that is for trusted local use (benchmarks, interop tests)

@@ -254,7 +254,7 @@ async fn client_close_half_closes_the_target() -> TestResult {
 
 #[tokio::test]
 async fn slow_reader_cannot_grow_relay_memory() -> TestResult {
-    const TOTAL: usize = 32 << 20;
+    const TOTAL: usize = 64 << 20;
     let written = Arc::new(AtomicUsize::new(0));
     let w = Arc::clone(&written);
     let target = CountingTarget::start(move |mut s| {
@@ -279,16 +279,23 @@ async fn slow_reader_cannot_grow_relay_memory() -> TestResult {
     let mut ws = connect(&relay, &t).await?;
     // The client reads nothing. The target can only fill the kernel's socket buffers and the
     // relay's one buffer; then its writes block. Wait until the count stops moving.
-    let mut last = usize::MAX;
-    for _ in 0..200 {
+    let (mut last, mut still) = (usize::MAX, 0);
+    for _ in 0..400 {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let now = written.load(Ordering::SeqCst);
-        if now == last {
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+        if still == 4 {
             break;
         }
-        last = now;
     }
+    assert_eq!(
+        still, 4,
+        "the target's writes never stopped: no backpressure"
+    );
     let stalled_at = written.load(Ordering::SeqCst);
+    // What the target got rid of sits in kernel socket buffers (autotuned, a few MiB here) and
+    // in at most one relay buffer: far from everything.
     assert!(
         stalled_at < TOTAL / 2,
         "the target wrote {stalled_at} bytes into a client that reads nothing"

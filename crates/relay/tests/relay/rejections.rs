@@ -354,3 +354,36 @@ async fn a_non_loopback_listen_address_is_refused() {
     let r = relay_with(|c| c.listen = "0.0.0.0:0".parse().unwrap_or(c.listen)).await;
     assert!(matches!(r.map_err(|e| e.to_string()), Err(e) if e.contains("loopback")));
 }
+
+#[tokio::test]
+async fn revoked_tickets_and_closed_labels_open_nothing() -> TestResult {
+    let target = CountingTarget::echo().await?;
+    let relay = relay_with(|_| {}).await?;
+    let live = ticket(&relay, target.target(), "vm 5")?;
+    let mut ws = connect(&relay, &live).await?;
+    send(&mut ws, b"x").await?;
+    read_bytes(&mut ws, 1).await?;
+    let pending = ticket(&relay, target.target(), "vm 5")?;
+    let other = ticket(&relay, target.target(), "vm 6")?;
+    // The VM left RUNNING: close its console and void its unused tickets, and only its.
+    assert_eq!(relay.close_sessions_for("vm 5"), 1);
+    let close = read_close(&mut ws).await?.ok_or("no close frame")?;
+    assert_eq!(close.reason.as_str(), "session closed by the app");
+    let path = format!("/?token={}", pending.token().expose());
+    assert_eq!(
+        attempt(
+            &relay,
+            &relay.local_addr().to_string(),
+            &path,
+            Some(APP_ORIGIN)
+        )
+        .await?,
+        403
+    );
+    assert_eq!(target.count(), 1);
+    let mut ws = connect(&relay, &other).await?;
+    send(&mut ws, b"y").await?;
+    assert_eq!(read_bytes(&mut ws, 1).await?, b"y");
+    relay.shutdown(Duration::from_secs(2)).await;
+    Ok(())
+}
