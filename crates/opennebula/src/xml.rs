@@ -283,6 +283,33 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The next top-level element of a run of sibling elements, or `None` at the end of input.
+    pub(crate) fn next_top(&mut self) -> Result<Option<El<'a>>, Fail> {
+        loop {
+            let offset = self.position();
+            match self.read()? {
+                Event::Start(start) => {
+                    return Ok(Some(El {
+                        start,
+                        empty: false,
+                        offset,
+                    }));
+                }
+                Event::Empty(start) => {
+                    return Ok(Some(El {
+                        start,
+                        empty: true,
+                        offset,
+                    }));
+                }
+                Event::Eof => return Ok(None),
+                Event::Text(t) if t.trim_ascii().is_empty() => {}
+                Event::Comment(_) | Event::PI(_) => {}
+                _ => return Err(Fail::new(offset, "unexpected content between elements")),
+            }
+        }
+    }
+
     /// The next child element of `parent`, or `None` at its end tag; text met on the way is
     /// collected into `text` (for XML-RPC's untyped `<value>text</value>`).
     pub(crate) fn next_child_or_text(

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Attributes, Lock, Permissions, document, flag, num, opt_num, opt_string, string,
+    Attributes, Document, Lock, Permissions, decode_document, document, flag, num, opt_num,
+    opt_string, string,
 };
 use super::ids::{
     DatastoreId, GroupId, HostId, ImageId, NetworkId, SnapshotId, TemplateId, UserId, VmId,
@@ -439,19 +440,96 @@ document!(Vm, "VM", |c: &mut Cursor<'_>,
                      root: &El<'_>|
  -> Result<Vm, Fail> { decode_vm(c, root) });
 
-document!(VmPool, "VM_POOL", |c: &mut Cursor<'_>,
-                              root: &El<'_>|
- -> Result<VmPool, Fail> {
-    let mut vms = Vec::new();
-    while let Some(el) = c.next_child(root)? {
-        if el.name() == "VM" {
-            vms.push(decode_vm(c, &el)?);
-        } else {
-            c.skip(&el)?;
+/// Pools at least this large are decoded on several threads (see [`parallel_pool`]).
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+impl Document for VmPool {
+    const ROOT: &'static str = "VM_POOL";
+
+    fn from_xml(xml: &str) -> crate::error::Result<Self> {
+        if xml.len() >= PARALLEL_MIN_BYTES
+            && let Some(pool) = parallel_pool(xml)
+        {
+            return Ok(pool);
         }
+        decode_pool_sequential(xml)
     }
-    Ok(VmPool { vms })
-});
+}
+
+/// Decodes a pool on the calling thread.
+fn decode_pool_sequential(xml: &str) -> crate::error::Result<VmPool> {
+    decode_document(
+        xml,
+        "VM_POOL",
+        |c: &mut Cursor<'_>, root: &El<'_>| -> Result<VmPool, Fail> {
+            let mut vms = Vec::new();
+            while let Some(el) = c.next_child(root)? {
+                if el.name() == "VM" {
+                    vms.push(decode_vm(c, &el)?);
+                } else {
+                    c.skip(&el)?;
+                }
+            }
+            Ok(VmPool { vms })
+        },
+    )
+}
+
+/// Decodes a large pool in a few slices at once. VM bodies are independent, so the pool is cut
+/// at `</VM><VM>` boundaries and each slice decoded on its own thread. Only oned's plain shape is
+/// tried; anything else, or any failure (a cut that fell inside a CDATA section leaves a slice
+/// that does not parse), returns `None` and the caller decodes sequentially, which also gives the
+/// located error. A cut can never yield wrong VMs silently: each slice must parse on its own.
+fn parallel_pool(xml: &str) -> Option<VmPool> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(4);
+    if threads < 2 {
+        return None;
+    }
+    let body = xml
+        .trim()
+        .strip_prefix("<VM_POOL>")?
+        .strip_suffix("</VM_POOL>")?;
+    let mut cuts = vec![0];
+    for k in 1..threads {
+        let target = body.len() * k / threads;
+        let last = *cuts.last()?;
+        let from = target.max(last);
+        let at = from + body.get(from..)?.find("</VM><VM>")? + "</VM>".len();
+        cuts.push(at);
+    }
+    cuts.push(body.len());
+    cuts.dedup();
+    let slices: Vec<&str> = cuts.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+    let results: Vec<Option<Vec<Vm>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = slices[1..]
+            .iter()
+            .map(|slice| scope.spawn(move || decode_vm_run(slice).ok()))
+            .collect();
+        let mut results = vec![decode_vm_run(slices[0]).ok()];
+        results.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
+        results
+    });
+    let mut vms = Vec::new();
+    for part in results {
+        vms.extend(part?);
+    }
+    Some(VmPool { vms })
+}
+
+/// Decodes a run of sibling `<VM>` elements (a slice of a pool's body).
+fn decode_vm_run(run: &str) -> Result<Vec<Vm>, Fail> {
+    let mut c = Cursor::new(run);
+    let mut vms = Vec::new();
+    while let Some(el) = c.next_top()? {
+        if el.name() != "VM" {
+            return Err(Fail::new(el.offset, "not a VM"));
+        }
+        vms.push(decode_vm(&mut c, &el)?);
+    }
+    Ok(vms)
+}
 
 document!(MonitoringData, "MONITORING_DATA", |c: &mut Cursor<'_>,
                                               root: &El<'_>|
@@ -736,4 +814,73 @@ pub(crate) fn decode_monitoring(c: &mut Cursor<'_>, el: &El<'_>) -> Result<Monit
         }
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    const SHORT: &str = include_str!("../../tests/fixtures/synthetic/vmpool-info_short.xml");
+
+    /// A pool over the parallel threshold, made of the synthetic sample's VMs.
+    fn big_pool(extra_vm: &str) -> String {
+        let body = SHORT
+            .trim()
+            .trim_start_matches("<VM_POOL>")
+            .trim_end_matches("</VM_POOL>");
+        let mut xml = String::from("<VM_POOL>");
+        while xml.len() < 2 * PARALLEL_MIN_BYTES {
+            xml.push_str(body);
+            xml.push_str(extra_vm);
+        }
+        xml.push_str("</VM_POOL>");
+        xml
+    }
+
+    #[test]
+    fn parallel_decoding_equals_sequential() -> Result<(), Error> {
+        let xml = big_pool("");
+        let parallel = parallel_pool(&xml);
+        assert!(
+            parallel.is_some() || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
+        );
+        let sequential = decode_pool_sequential(&xml)?;
+        assert_eq!(VmPool::from_xml(&xml)?, sequential);
+        if let Some(p) = parallel {
+            assert_eq!(p, sequential);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_cut_inside_cdata_falls_back_to_sequential() -> Result<(), Error> {
+        // Every VM carries the cut marker inside a CDATA value: slices cut there cannot parse.
+        let tricky = "<VM><ID>7</ID><NAME><![CDATA[a</VM><VM>b]]></NAME><STATE>3</STATE><LCM_STATE>3</LCM_STATE></VM>";
+        let xml = big_pool(tricky);
+        let pool = VmPool::from_xml(&xml)?;
+        assert_eq!(pool, decode_pool_sequential(&xml)?);
+        assert!(pool.vms.iter().any(|v| v.name == "a</VM><VM>b"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_broken_big_pool_reports_the_located_error() {
+        let mut xml = big_pool("");
+        let at = xml.len() / 2;
+        let cpu = xml[at..]
+            .find("<CPU>")
+            .map_or(0, |i| at + i + "<CPU>".len());
+        xml.replace_range(cpu..cpu + 1, "x");
+        match VmPool::from_xml(&xml) {
+            Err(Error::Decode(d)) => {
+                assert!(
+                    d.path.starts_with("VM_POOL/VM[") && d.path.ends_with("/TEMPLATE/CPU"),
+                    "{d}"
+                );
+                assert_eq!(d.line, 1);
+            }
+            other => panic!("expected a located decode error, got {other:?}"),
+        }
+    }
 }
