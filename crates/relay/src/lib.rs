@@ -12,7 +12,7 @@
 //! upgrade callback, before the 101 answer and before any target is dialled; a slow or oversized
 //! upgrade request is dropped; at most `max_sessions` sessions live at once; each direction holds
 //! at most one 64 KiB buffer (on Linux, bulk target-to-client data moves socket to pipe to socket
-//! with `splice(2)` and is never copied into the relay); logs and events name sessions by id,
+//! with `splice(2)`, at most 256 KiB per frame, and is never copied into the relay); logs and events name sessions by id,
 //! never by token.
 //!
 //! Headless mode ([`Relay::set_static_tokens`], `onedeck-cli relay --token-file`) accepts
@@ -52,7 +52,8 @@ pub use relay::{
     EVENT_CAPACITY, HANDSHAKE_TIMEOUT, MAX_PENDING_HANDSHAKES, Relay, RelayConfig, ShutdownReport,
 };
 pub use session::{
-    CLOSE_GRACE, EndReason, MAX_BUFFER, SessionEvent, SessionId, SessionInfo, SessionStats,
+    CLOSE_GRACE, EndReason, MAX_BUFFER, MAX_BUFFERED, SessionEvent, SessionId, SessionInfo,
+    SessionStats,
 };
 pub use ticket::{StaticToken, TOKEN_BYTES, Target, Ticket, TicketOptions, TicketRefusal, Token};
 pub use token_file::{parse_token_file, read_token_file};

@@ -38,8 +38,19 @@ use crate::{
     relay::Inner,
 };
 
-/// The largest buffer per direction: at most this many relayed bytes are held per direction.
+/// The largest user-space buffer per direction.
 pub const MAX_BUFFER: usize = 64 * 1024;
+/// At most this many relayed bytes are held per direction: one user-space buffer, or on Linux
+/// one pipe of spliced target-to-client bytes.
+#[cfg(target_os = "linux")]
+pub const MAX_BUFFERED: usize = if crate::zero_copy::PIPE_BYTES > MAX_BUFFER {
+    crate::zero_copy::PIPE_BYTES
+} else {
+    MAX_BUFFER
+};
+/// At most this many relayed bytes are held per direction: one user-space buffer.
+#[cfg(not(target_os = "linux"))]
+pub const MAX_BUFFERED: usize = MAX_BUFFER;
 /// Buffers start this small and grow to [`MAX_BUFFER`] the first time a read fills them, so an
 /// idle console costs little memory.
 const INITIAL_BUFFER: usize = 4 * 1024;
@@ -148,7 +159,7 @@ pub struct SessionStats {
     /// Time from the upgrade to the end (or to now).
     #[serde(rename = "duration_ms", serialize_with = "as_millis")]
     pub duration: Duration,
-    /// The most bytes the relay held at once for the client direction (bounded by [`MAX_BUFFER`]).
+    /// The most bytes the relay held at once for the client direction (bounded by [`MAX_BUFFERED`]).
     pub peak_buffered_to_client: usize,
     /// The most bytes the relay held at once for the target direction (bounded by [`MAX_BUFFER`]).
     pub peak_buffered_to_target: usize,
@@ -550,7 +561,7 @@ async fn control(
 }
 
 /// The downstream pump once a session moves bulk data, on Linux: payload bytes go from socket
-/// to pipe to socket inside the kernel (see `zero_copy`). At most one frame (64 KiB) sits in the
+/// to pipe to socket inside the kernel (see `zero_copy`). At most one frame (`PIPE_BYTES`) sits in the
 /// pipe; it is drained completely before the next read, so backpressure works as in the copy path.
 #[cfg(target_os = "linux")]
 async fn pump_down_spliced(
@@ -564,6 +575,7 @@ async fn pump_down_spliced(
 ) -> EndReason {
     let mut small = [0u8; 2 + MAX_CONTROL_PAYLOAD];
     let mut header = [0u8; MAX_SERVER_HEADER];
+    let capacity = pipe.capacity();
     loop {
         let filled = tokio::select! {
             biased;
@@ -578,7 +590,7 @@ async fn pump_down_spliced(
                 }
                 continue;
             }
-            r = pipe.fill(target.as_ref(), MAX_BUFFER) => r,
+            r = pipe.fill(target.as_ref(), capacity) => r,
         };
         let n = match filled {
             Ok(0) => {
