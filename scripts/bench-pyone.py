@@ -41,13 +41,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--vms", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--disk-nic", action="store_true", help="only the captured VMs with a DISK and a NIC")
     args = ap.parse_args()
     if not os.path.exists(EXAMPLE):
         print(f"build it first: cargo build --release -p onedeck-opennebula --example decode_pool", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "vmpool-info.xml")
-        subprocess.run([EXAMPLE, "write", path, str(args.vms)], check=True)
+        subprocess.run([EXAMPLE, "write", path, str(args.vms)] + (["disk-nic"] if args.disk_nic else []), check=True)
         data = open(path, "rb").read()
 
         rust = []

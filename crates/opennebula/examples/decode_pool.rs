@@ -1,6 +1,7 @@
 //! Writes or decodes a generated `one.vmpool.info` reply and reports time and peak memory.
 //!
-//! `decode_pool write FILE [N]` writes a reply with N VMs (default 10,000);
+//! `decode_pool write FILE [N [disk-nic]]` writes a reply with N VMs (default 10,000), cycling
+//! through every captured VM or only those with a DISK and a NIC;
 //! `decode_pool decode FILE` decodes it once and prints one JSON line with the document size,
 //! the decode time and the peak RSS growth (Linux `VmHWM`), for `scripts/bench-pyone.py`.
 
@@ -38,7 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match (args.get(1).map(String::as_str), args.get(2)) {
         (Some("write"), Some(path)) => {
             let n = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
-            std::fs::write(path, pool::vmpool_reply(n))?;
+            let disk_nic_only = args.get(4).is_some_and(|s| s == "disk-nic");
+            std::fs::write(path, pool::vmpool_reply(n, disk_nic_only))?;
         }
         (Some("decode"), Some(path)) => {
             let reply = std::fs::read_to_string(path)?;
@@ -56,7 +58,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 after.saturating_sub(before)
             );
         }
-        _ => return Err("usage: decode_pool write FILE [N] | decode_pool decode FILE".into()),
+        _ => {
+            return Err(
+                "usage: decode_pool write FILE [N [disk-nic]] | decode_pool decode FILE".into(),
+            );
+        }
     }
     Ok(())
 }

@@ -21,8 +21,9 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> (&'a str, &'a str, &'a str
     (&s[..a], &s[a..b], &s[b..])
 }
 
-/// The VM bodies (`<VM>…</VM>`) of the captured pools.
-pub fn sample_vms() -> Vec<String> {
+/// The VM bodies (`<VM>…</VM>`) of the captured pools; `disk_nic_only` keeps the VMs that have
+/// a DISK and a NIC (the ~1.5 KB bodies API.md §5 calls typical).
+pub fn sample_vms(disk_nic_only: bool) -> Vec<String> {
     let mut vms = Vec::new();
     for src in SOURCES {
         let (_, escaped, _) = between(src, "<string>", "</string>");
@@ -34,7 +35,10 @@ pub fn sample_vms() -> Vec<String> {
             let Some(len) = rest[start..].find("</VM>") else {
                 break;
             };
-            vms.push(rest[start..start + len + 5].to_owned());
+            let vm = &rest[start..start + len + 5];
+            if !disk_nic_only || (vm.contains("<DISK>") && vm.contains("<NIC>")) {
+                vms.push(vm.to_owned());
+            }
             rest = &rest[start + len + 5..];
         }
     }
@@ -46,9 +50,10 @@ fn replace_first(body: &str, open: &str, close: &str, value: &str) -> String {
     format!("{head}{value}{tail}")
 }
 
-/// A `one.vmpool.info` reply body with `n` VMs (ids n-1 … 0), as oned would send it.
-pub fn vmpool_reply(n: usize) -> String {
-    let samples = sample_vms();
+/// A `one.vmpool.info` reply body with `n` VMs (ids n-1 … 0), as oned would send it, cycling
+/// through every captured VM, or only those with a DISK and a NIC.
+pub fn vmpool_reply(n: usize, disk_nic_only: bool) -> String {
+    let samples = sample_vms(disk_nic_only);
     let mut doc = String::with_capacity(n * 1600);
     doc.push_str("<VM_POOL>");
     for id in (0..n).rev() {
