@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use onedeck_opennebula::{VmPool, decode_response_document};
+use onedeck_opennebula::{VmPool, decode_response_document_owned};
 
 #[path = "../benches/support/pool.rs"]
 mod pool;
@@ -47,14 +47,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let before = peak_rss_kib();
             let cpu = cpu_ns();
             let start = Instant::now();
-            let pool: VmPool = decode_response_document(&reply)?;
+            let reply_bytes = reply.len();
+            // The client's path: the body is freed once the document is out of it.
+            let pool: VmPool = decode_response_document_owned(reply)?;
             let ms = start.elapsed().as_secs_f64() * 1000.0;
             let cpu_ms = cpu_ns().saturating_sub(cpu) as f64 / 1e6;
             let after = peak_rss_kib();
             println!(
                 "{{\"vms\":{},\"reply_bytes\":{},\"decode_ms\":{ms:.2},\"decode_cpu_ms\":{cpu_ms:.2},\"rss_before_kib\":{before},\"rss_peak_kib\":{after},\"peak_growth_kib\":{}}}",
                 pool.vms.len(),
-                reply.len(),
+                reply_bytes,
                 after.saturating_sub(before)
             );
         }

@@ -449,7 +449,7 @@ impl Client {
     ) -> Result<T> {
         let body = self.fetch(method, params, true).await?;
         if body.len() > BLOCKING_DECODE_BYTES {
-            tokio::task::spawn_blocking(move || decode_response_document::<T>(&body))
+            tokio::task::spawn_blocking(move || decode_response_document_owned::<T>(body))
                 .await
                 .map_err(|e| {
                     Error::Transport(TransportError::Other {
@@ -457,7 +457,7 @@ impl Client {
                     })
                 })?
         } else {
-            decode_response_document::<T>(&body)
+            decode_response_document_owned::<T>(body)
         }
     }
 
@@ -883,7 +883,22 @@ pub fn decode_response_value(body: &str) -> Result<Value> {
 /// # Errors
 /// As [`decode_response_value`], plus [`Error::Decode`] for a malformed inner document.
 pub fn decode_response_document<T: Document>(body: &str) -> Result<T> {
-    match decode_response_value(body)? {
+    document_of(decode_response_value(body)?)
+}
+
+/// Like [`decode_response_document`], but frees the reply body as soon as the document has been
+/// taken out of it, so the body and the decoded models are never in memory together.
+///
+/// # Errors
+/// As [`decode_response_document`].
+pub fn decode_response_document_owned<T: Document>(body: String) -> Result<T> {
+    let value = decode_response_value(&body);
+    drop(body);
+    document_of(value?)
+}
+
+fn document_of<T: Document>(value: Value) -> Result<T> {
+    match value {
         Value::Str(xml) => T::from_xml(&xml),
         other => Err(shape_error(format!(
             "expected a {} document, got {other:?}",

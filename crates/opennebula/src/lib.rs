@@ -36,7 +36,8 @@ pub mod xmlrpc;
 
 pub use client::{
     Capacity, Client, DEFAULT_MAX_REPLY_BYTES, Endpoint, Instantiate, PoolFilter, PoolRange,
-    Reinstall, StateFilter, TokenValidity, decode_response_document, decode_response_value,
+    Reinstall, StateFilter, TokenValidity, decode_response_document,
+    decode_response_document_owned, decode_response_value,
 };
 pub use error::{DecodeError, Error, OnedError, Result, TransportError};
 pub use model::any::AnyDocument;

@@ -502,26 +502,34 @@ fn parallel_pool(xml: &str) -> Option<VmPool> {
     cuts.push(body.len());
     cuts.dedup();
     let slices: Vec<&str> = cuts.windows(2).map(|w| &body[w[0]..w[1]]).collect();
-    let results: Vec<Option<Vec<Vm>>> = std::thread::scope(|scope| {
+    // The first slice is decoded here straight into the final vector, sized for every VM, so the
+    // pool is never held twice while the parts are joined.
+    let capacity = memchr::memmem::find_iter(body.as_bytes(), b"<VM>").count();
+    let (first, rest): (Option<Vec<Vm>>, Vec<Option<Vec<Vm>>>) = std::thread::scope(|scope| {
         let handles: Vec<_> = slices[1..]
             .iter()
-            .map(|slice| scope.spawn(move || decode_vm_run(slice).ok()))
+            .map(|slice| scope.spawn(move || decode_vm_run(slice, 0).ok()))
             .collect();
-        let mut results = vec![decode_vm_run(slices[0]).ok()];
-        results.extend(handles.into_iter().map(|h| h.join().ok().flatten()));
-        results
+        let first = decode_vm_run(slices[0], capacity).ok();
+        (
+            first,
+            handles
+                .into_iter()
+                .map(|h| h.join().ok().flatten())
+                .collect(),
+        )
     });
-    let mut vms = Vec::new();
-    for part in results {
+    let mut vms = first?;
+    for part in rest {
         vms.extend(part?);
     }
     Some(VmPool { vms })
 }
 
 /// Decodes a run of sibling `<VM>` elements (a slice of a pool's body).
-fn decode_vm_run(run: &str) -> Result<Vec<Vm>, Fail> {
+fn decode_vm_run(run: &str, capacity: usize) -> Result<Vec<Vm>, Fail> {
     let mut c = Cursor::new(run);
-    let mut vms = Vec::new();
+    let mut vms = Vec::with_capacity(capacity);
     while let Some(el) = c.next_top()? {
         if el.name() != "VM" {
             return Err(Fail::new(el.offset, "not a VM"));
