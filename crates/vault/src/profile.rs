@@ -262,6 +262,15 @@ impl Profile {
             return bad("name", "must not be empty".into());
         }
         let url = self.url.as_str();
+        // Checked first, so that no message below echoes a URL that carries a password.
+        let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
+        if authority.split('/').next().is_some_and(|a| a.contains('@')) {
+            // Credentials in the URL would end up in the profiles file, in plain text.
+            return bad(
+                "url",
+                "must not contain user:password@; the password goes to the keyring".into(),
+            );
+        }
         let rest = url
             .strip_prefix("https://")
             .or_else(|| url.strip_prefix("http://"));
@@ -277,18 +286,6 @@ impl Profile {
             }
             Some(rest) if rest.chars().any(|c| c.is_whitespace()) => {
                 return bad("url", format!("`{url}` contains white space"));
-            }
-            Some(rest)
-                if rest
-                    .split('/')
-                    .next()
-                    .is_some_and(|auth| auth.contains('@')) =>
-            {
-                // Credentials in the URL would end up in the profiles file, in plain text.
-                return bad(
-                    "url",
-                    "must not contain user:password@; the password goes to the keyring".into(),
-                );
             }
             Some(_) => {}
         }
@@ -439,6 +436,30 @@ mod tests {
         }
         p.url = "http://127.0.0.1:2633/RPC2".into();
         p.validate()
+    }
+
+    /// A URL that carries `user:password@` is refused without echoing the password, whatever
+    /// else is wrong with it (no scheme, white space): the error reaches stderr and logs.
+    #[test]
+    fn refused_url_never_echoes_its_password() -> Result<()> {
+        let mut p = sample()?;
+        for bad in [
+            "alice:hunter2-distinctive@one.example.org",
+            "ftp://alice:hunter2-distinctive@one.example.org",
+            "http://alice:hunter2-distinctive@one example.org/RPC2",
+            "https://alice:hunter2-distinctive@/RPC2",
+        ] {
+            p.url = bad.into();
+            let message = match p.validate() {
+                Err(e @ Error::InvalidProfile { field: "url", .. }) => e.to_string(),
+                other => panic!("`{bad}` must be refused as a url, got {other:?}"),
+            };
+            assert!(
+                !message.contains("hunter2"),
+                "the password leaked into the error: {message}"
+            );
+        }
+        Ok(())
     }
 
     #[test]
