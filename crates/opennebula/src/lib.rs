@@ -15,7 +15,9 @@
 //! to hundreds of MB; [`xmlrpc`] reads that string as one borrowed slice, unescapes it with one
 //! allocation, and the models are then decoded by a pull cursor without building a tree. That,
 //! the 5-value failure arrays, faults, DTD refusal and a decode error with element path and
-//! line/column are all covered by tests in a few hundred lines.
+//! line/column are all covered by tests in a few hundred lines. Large VM pools are decoded in
+//! slices on all cores, and the client frees the reply body before the models are built, so a
+//! decode peaks below 3× the reply size (figures in `docs/PERFORMANCE.md`).
 //!
 //! # Example
 //!

@@ -495,7 +495,10 @@ fn parallel_pool(xml: &str) -> Option<VmPool> {
     for k in 1..threads {
         let target = body.len() * k / threads;
         let last = *cuts.last()?;
-        let from = target.max(last);
+        let mut from = target.max(last);
+        while !body.is_char_boundary(from) {
+            from += 1;
+        }
         let at = from + body.get(from..)?.find("</VM><VM>")? + "</VM>".len();
         cuts.push(at);
     }
@@ -508,14 +511,19 @@ fn parallel_pool(xml: &str) -> Option<VmPool> {
     let (first, rest): (Option<Vec<Vm>>, Vec<Option<Vec<Vm>>>) = std::thread::scope(|scope| {
         let handles: Vec<_> = slices[1..]
             .iter()
-            .map(|slice| scope.spawn(move || decode_vm_run(slice, 0).ok()))
+            // A thread that cannot be started (resource limits) means: decode sequentially.
+            .map(|slice| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || decode_vm_run(slice, 0).ok())
+                    .ok()
+            })
             .collect();
         let first = decode_vm_run(slices[0], capacity).ok();
         (
             first,
             handles
                 .into_iter()
-                .map(|h| h.join().ok().flatten())
+                .map(|h| h.and_then(|h| h.join().ok()).flatten())
                 .collect(),
         )
     });
