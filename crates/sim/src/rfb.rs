@@ -16,6 +16,12 @@ pub const HEIGHT: u16 = 400;
 const SCALE: usize = 2;
 const COLS: usize = WIDTH as usize / (8 * SCALE);
 const ROWS: usize = HEIGHT as usize / (8 * SCALE);
+/// Keys kept for the `typed` test hook; older ones are dropped so a client typing for ever
+/// cannot grow the simulator's memory without bound.
+pub const MAX_TYPED: usize = 64 * 1024;
+/// Time a client has to finish the handshake (version, security, ClientInit): a client that
+/// connects and stays silent is dropped rather than holding a session open for ever.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The text shown on a VM's console, shared by every viewer of that VM.
 #[derive(Debug)]
@@ -85,6 +91,9 @@ impl Screen {
         }
         let excess = lines.len().saturating_sub(ROWS);
         lines.drain(..excess);
+        // Only ASCII is recorded, so any byte offset is a character boundary.
+        let over = typed.len().saturating_sub(MAX_TYPED);
+        typed.drain(..over);
         drop(lines);
         drop(typed);
         self.version.send_modify(|v| *v += 1);
@@ -241,58 +250,72 @@ pub async fn serve<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    stream.write_all(b"RFB 003.008\n").await?;
-    let mut ver = [0u8; 12];
-    stream.read_exact(&mut ver).await?;
-    let minor = match &ver {
-        b"RFB 003.003\n" => 3,
-        b"RFB 003.007\n" => 7,
-        b"RFB 003.008\n" | b"RFB 003.889\n" => 8,
-        v if v.starts_with(b"RFB 003.") => 8,
-        _ => return Err(RfbError::Protocol("not an RFB client".into())),
+    // Everything up to ServerInit is bounded in time (the session loop after it is not: a
+    // viewer may sit idle for hours).
+    let handshake = async {
+        stream.write_all(b"RFB 003.008\n").await?;
+        let mut ver = [0u8; 12];
+        stream.read_exact(&mut ver).await?;
+        let minor = match &ver {
+            b"RFB 003.003\n" => 3,
+            b"RFB 003.007\n" => 7,
+            b"RFB 003.008\n" | b"RFB 003.889\n" => 8,
+            v if v.starts_with(b"RFB 003.") => 8,
+            _ => return Err(RfbError::Protocol("not an RFB client".into())),
+        };
+        let sec: u8 = if password.is_some() { 2 } else { 1 };
+        if minor == 3 {
+            stream.write_all(&u32::from(sec).to_be_bytes()).await?;
+        } else {
+            stream.write_all(&[1, sec]).await?;
+            let mut chosen = [0u8; 1];
+            stream.read_exact(&mut chosen).await?;
+            if chosen[0] != sec {
+                if minor == 8 {
+                    fail(&mut stream, "Security type not offered").await?;
+                }
+                return Err(RfbError::Protocol(
+                    "client chose another security type".into(),
+                ));
+            }
+        }
+        if let Some(pw) = password {
+            let challenge: [u8; 16] = rand::random();
+            stream.write_all(&challenge).await?;
+            let mut resp = [0u8; 16];
+            stream.read_exact(&mut resp).await?;
+            if resp != vnc_response(pw, &challenge) {
+                if minor == 8 {
+                    fail(&mut stream, "Authentication failed").await?;
+                } else {
+                    stream.write_all(&1u32.to_be_bytes()).await?;
+                }
+                return Err(RfbError::Protocol("wrong VNC password".into()));
+            }
+            stream.write_all(&0u32.to_be_bytes()).await?;
+        } else if minor == 8 {
+            stream.write_all(&0u32.to_be_bytes()).await?;
+        }
+        let mut shared = [0u8; 1];
+        stream.read_exact(&mut shared).await?;
+        let mut init = Vec::with_capacity(24 + desktop.len());
+        init.extend_from_slice(&WIDTH.to_be_bytes());
+        init.extend_from_slice(&HEIGHT.to_be_bytes());
+        init.extend_from_slice(&PixelFormat::NATIVE.to_bytes());
+        init.extend_from_slice(&(desktop.len() as u32).to_be_bytes());
+        init.extend_from_slice(desktop.as_bytes());
+        stream.write_all(&init).await?;
+        Ok::<(), RfbError>(())
     };
-    let sec: u8 = if password.is_some() { 2 } else { 1 };
-    if minor == 3 {
-        stream.write_all(&u32::from(sec).to_be_bytes()).await?;
-    } else {
-        stream.write_all(&[1, sec]).await?;
-        let mut chosen = [0u8; 1];
-        stream.read_exact(&mut chosen).await?;
-        if chosen[0] != sec {
-            if minor == 8 {
-                fail(&mut stream, "Security type not offered").await?;
-            }
-            return Err(RfbError::Protocol(
-                "client chose another security type".into(),
-            ));
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(done) => done?,
+        Err(_) => {
+            return Err(RfbError::Protocol(format!(
+                "no complete handshake within {} s",
+                HANDSHAKE_TIMEOUT.as_secs()
+            )));
         }
     }
-    if let Some(pw) = password {
-        let challenge: [u8; 16] = rand::random();
-        stream.write_all(&challenge).await?;
-        let mut resp = [0u8; 16];
-        stream.read_exact(&mut resp).await?;
-        if resp != vnc_response(pw, &challenge) {
-            if minor == 8 {
-                fail(&mut stream, "Authentication failed").await?;
-            } else {
-                stream.write_all(&1u32.to_be_bytes()).await?;
-            }
-            return Err(RfbError::Protocol("wrong VNC password".into()));
-        }
-        stream.write_all(&0u32.to_be_bytes()).await?;
-    } else if minor == 8 {
-        stream.write_all(&0u32.to_be_bytes()).await?;
-    }
-    let mut shared = [0u8; 1];
-    stream.read_exact(&mut shared).await?;
-    let mut init = Vec::with_capacity(24 + desktop.len());
-    init.extend_from_slice(&WIDTH.to_be_bytes());
-    init.extend_from_slice(&HEIGHT.to_be_bytes());
-    init.extend_from_slice(&PixelFormat::NATIVE.to_bytes());
-    init.extend_from_slice(&(desktop.len() as u32).to_be_bytes());
-    init.extend_from_slice(desktop.as_bytes());
-    stream.write_all(&init).await?;
 
     let mut pf = PixelFormat::NATIVE;
     let mut changes = screen.subscribe();
@@ -436,6 +459,34 @@ mod tests {
         assert_eq!(s.typed(), "hi\n");
         assert!(s.lines().iter().any(|l| l.ends_with("login: hi")));
         assert_ne!(blank, s.render());
+    }
+
+    /// A client that types for ever must not grow the test hook's record without bound.
+    #[test]
+    fn typed_keys_are_bounded() {
+        let s = Screen::new(1, "vm");
+        for _ in 0..(MAX_TYPED + 100) {
+            s.key(u32::from(b'k'));
+        }
+        s.key(u32::from(b'z'));
+        let typed = s.typed();
+        assert_eq!(typed.len(), MAX_TYPED, "only the newest keys are kept");
+        assert!(typed.ends_with("kz"), "the newest key is last");
+    }
+
+    /// A client that connects and says nothing is dropped after the handshake timeout, instead
+    /// of holding a session (a task and a socket) for ever.
+    #[tokio::test(start_paused = true)]
+    async fn silent_client_is_dropped_after_the_handshake_timeout() {
+        let (server_side, _client) = tokio::io::duplex(1024);
+        let session = tokio::spawn(serve(server_side, Screen::new(1, "vm"), "vm", None));
+        tokio::time::sleep(HANDSHAKE_TIMEOUT + std::time::Duration::from_secs(1)).await;
+        assert!(session.is_finished(), "the silent session is still open");
+        let ended = session.await.expect("the session task does not panic");
+        assert!(
+            matches!(ended, Err(RfbError::Protocol(_))),
+            "a timeout is a protocol error: {ended:?}"
+        );
     }
 
     #[test]
