@@ -669,7 +669,9 @@ async fn pump_up(
     macro_rules! finish {
         ($reason:expr, $echo:expr) => {{
             let reason = $reason;
-            let _ = ctrl.send(Control::Close(reason.clone(), $echo)).await;
+            // Bounded: a client that reads nothing must not pin this pump forever.
+            let close = ctrl.send(Control::Close(reason.clone(), $echo));
+            let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, close).await;
             return reason;
         }};
     }
@@ -788,10 +790,15 @@ async fn pump_up(
                             // Half-close: the target sees EOF and may still answer, but a
                             // WebSocket cannot carry data after its Close, so the session ends.
                             let _ = target.shutdown().await;
-                            let echo = if code == 1005 { 1000 } else { code };
-                            let _ = ctrl
-                                .send(Control::Close(EndReason::ClientClosed { code }, echo))
-                                .await;
+                            // Echo the client's code when it is one a peer may send; otherwise a plain 1000.
+                            let echo = if matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999) {
+                                code
+                            } else {
+                                1000
+                            };
+                            let close =
+                                ctrl.send(Control::Close(EndReason::ClientClosed { code }, echo));
+                            let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, close).await;
                             return EndReason::ClientClosed { code };
                         }
                         _ => {} // pong: proof of life, already counted by the read
