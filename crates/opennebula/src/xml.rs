@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesEnd, BytesStart, Event};
 
 use crate::error::DecodeError;
 
@@ -140,7 +140,9 @@ impl<'a> Cursor<'a> {
     pub(crate) fn new(doc: &'a str) -> Self {
         let mut reader = Reader::from_str(doc);
         let config = reader.config_mut();
-        config.check_end_names = true;
+        // The cursor checks every end tag against the element it closes itself (`check_end`),
+        // which lets `text` read a leaf without quick-xml's stack of open names.
+        config.check_end_names = false;
         config.expand_empty_elements = false;
         Self {
             reader,
@@ -177,6 +179,18 @@ impl<'a> Cursor<'a> {
             ));
         }
         Ok(ev)
+    }
+
+    fn check_end(e: &BytesEnd<'_>, name: &str, offset: usize) -> Result<(), Fail> {
+        let found = e.name().0;
+        if found == name {
+            Ok(())
+        } else {
+            Err(Fail::new(
+                offset,
+                format!("end tag </{found}> does not close <{name}>"),
+            ))
+        }
     }
 
     /// Reads the prolog and returns the root element, which must be named `root`.
@@ -270,7 +284,7 @@ impl<'a> Cursor<'a> {
                         offset,
                     }));
                 }
-                Event::End(_) => return Ok(None),
+                Event::End(e) => return Self::check_end(&e, parent.name(), offset).map(|()| None),
                 Event::Eof => {
                     let name = parent.name().to_owned();
                     return Err(Fail::new(
@@ -337,7 +351,7 @@ impl<'a> Cursor<'a> {
                         offset,
                     }));
                 }
-                Event::End(_) => return Ok(None),
+                Event::End(e) => return Self::check_end(&e, parent.name(), offset).map(|()| None),
                 Event::Text(t) => text.push_str(&t),
                 Event::CData(c) => text.push_str(&c),
                 Event::GeneralRef(r) => text.push_str(&resolve_ref(&r, offset)?),
@@ -358,6 +372,9 @@ impl<'a> Cursor<'a> {
         if el.empty {
             return Ok(Cow::Borrowed(""));
         }
+        if let Some(text) = self.leaf_fast(el) {
+            return Ok(Cow::Borrowed(text));
+        }
         let mut acc: Option<Cow<'a, str>> = None;
         loop {
             let offset = self.position();
@@ -365,7 +382,10 @@ impl<'a> Cursor<'a> {
                 Event::Text(t) => t.into_inner(),
                 Event::CData(c) => c.into_inner(),
                 Event::GeneralRef(r) => Cow::Owned(resolve_ref(&r, offset)?),
-                Event::End(_) => return Ok(acc.unwrap_or(Cow::Borrowed(""))),
+                Event::End(e) => {
+                    Self::check_end(&e, el.name(), offset)?;
+                    return Ok(acc.unwrap_or(Cow::Borrowed("")));
+                }
                 Event::Start(s) | Event::Empty(s) => {
                     let name = el.name().to_owned();
                     let child = s.name().0.to_owned();
@@ -390,18 +410,54 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The common leaf, `<X>text</X>` or `<X><![CDATA[text]]></X>` with no reference in the text,
+    /// read straight from the document instead of through two more parser events (most elements
+    /// of oned's documents are such leaves). `None` means: take the general path.
+    fn leaf_fast(&mut self, el: &El<'_>) -> Option<&'a str> {
+        let offset = self.position();
+        let consumed = usize::try_from(self.reader.buffer_position()).ok()?;
+        let doc: &'a str = self.doc;
+        let rest = doc.get(offset..)?;
+        if self.reader.get_ref().len() != doc.len() - offset || consumed > offset {
+            return None;
+        }
+        let (text, after) = if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
+            let end = cdata.find("]]>")?;
+            (&cdata[..end], &cdata[end + 3..])
+        } else {
+            let end = memchr::memchr2(b'<', b'&', rest.as_bytes())?;
+            if rest.as_bytes()[end] == b'&' {
+                return None;
+            }
+            (&rest[..end], &rest[end..])
+        };
+        let name = el.name();
+        let tail = after
+            .strip_prefix("</")?
+            .strip_prefix(name)?
+            .strip_prefix('>')?;
+        let advance = rest.len() - tail.len();
+        let remaining: &mut &'a [u8] = self.reader.get_mut();
+        *remaining = &remaining[advance..];
+        self.skipped += advance;
+        Some(text)
+    }
+
     /// Skips an element and everything inside it.
     pub(crate) fn skip(&mut self, el: &El<'_>) -> Result<(), Fail> {
         if el.empty {
             return Ok(());
         }
-        let mut depth = 0usize;
+        // Names of the elements opened inside `el`, to check their end tags.
+        let mut open: Vec<String> = Vec::new();
         loop {
             let offset = self.position();
             match self.read()? {
-                Event::Start(_) => depth += 1,
-                Event::End(_) if depth == 0 => return Ok(()),
-                Event::End(_) => depth -= 1,
+                Event::Start(s) => open.push(s.name().0.to_owned()),
+                Event::End(e) => match open.pop() {
+                    Some(name) => Self::check_end(&e, &name, offset)?,
+                    None => return Self::check_end(&e, el.name(), offset),
+                },
                 Event::Eof => {
                     let name = el.name().to_owned();
                     return Err(Fail::new(
@@ -440,7 +496,7 @@ impl<'a> Cursor<'a> {
                 self.skipped += i;
                 // Consume the end tag, as `read_text` would.
                 return match self.read()? {
-                    Event::End(_) => Ok(&rest[..i]),
+                    Event::End(e) => Self::check_end(&e, name, offset + i).map(|()| &rest[..i]),
                     _ => Err(Fail::new(offset + i, format!("expected </{name}>"))),
                 };
             }
@@ -619,6 +675,49 @@ mod tests {
                 doc.find("<b>").unwrap_or(0)
             ))
         );
+    }
+
+    #[test]
+    fn leaves_read_fast_or_slow_give_the_same_text() {
+        let doc = "<A><X>plain</X><Y><![CDATA[a <b> & c]]></Y><Z>x &amp; y</Z><W></W><V> </V></A>";
+        let mut c = Cursor::new(doc);
+        let mut texts = Vec::new();
+        let mut run = || -> Result<(), Fail> {
+            let root = c.root("A")?;
+            while let Some(el) = c.next_child(&root)? {
+                texts.push(c.text(&el)?.into_owned());
+            }
+            c.finish()
+        };
+        assert!(run().is_ok());
+        assert_eq!(texts, ["plain", "a <b> & c", "x & y", "", " "]);
+    }
+
+    #[test]
+    fn mismatched_end_tags_are_errors() {
+        for doc in [
+            "<A><X>1</Y></A>",
+            "<A><X><Y>1</Y></Z></A>",
+            "<A><X>1</X></B>",
+        ] {
+            let mut c = Cursor::new(doc);
+            let mut run = || -> Result<(), Fail> {
+                let root = c.root("A")?;
+                while let Some(el) = c.next_child(&root)? {
+                    if el.name() == "X" && doc.contains("<Y>") {
+                        c.skip(&el)?;
+                    } else {
+                        c.text(&el)?;
+                    }
+                }
+                c.finish()
+            };
+            let err = run().err().map(|f| f.reason).unwrap_or_default();
+            assert!(
+                err.contains("does not close") || err.contains("well-formed"),
+                "{doc}: {err:?}"
+            );
+        }
     }
 
     #[test]
