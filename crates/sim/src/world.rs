@@ -171,6 +171,9 @@ pub struct World {
     pub port_hint: u16,
 }
 
+/// First port of oned's default `VNC_PORTS/RESERVED = "32768:65536"`: never assigned.
+pub const VNC_RESERVED_FROM: u16 = 32768;
+
 impl World {
     /// An empty world.
     pub fn new(vnc_base: u16) -> Self {
@@ -194,16 +197,24 @@ impl World {
         }
     }
 
-    /// The port oned's rule gives VM `id`: `START + id mod (65535 - START)` when free, else the
-    /// lowest free port from START (API.md §4.2). Does not reserve it.
+    /// The port oned's rule gives VM `id`: `START + id mod (65535 - START)` when free and not in
+    /// VNC_PORTS/RESERVED (default 32768:65536), else the lowest free port from START (API.md
+    /// §4.2). Does not reserve it.
     pub fn pick_port(&mut self, id: u32) -> Option<u16> {
         let base = u32::from(self.vnc_base);
+        // A START inside the default RESERVED range (a custom `--vnc-base`) would leave no port
+        // at all; the reservation then only covers what oned's default would not reach anyway.
+        let last = if self.vnc_base < VNC_RESERVED_FROM {
+            VNC_RESERVED_FROM - 1
+        } else {
+            u16::MAX
+        };
         let first = (base + id % (65535 - base)) as u16;
-        if !self.ports.contains_key(&first) {
+        if first <= last && !self.ports.contains_key(&first) {
             return Some(first);
         }
         let from = self.port_hint.max(self.vnc_base);
-        let found = (from..=u16::MAX).find(|p| !self.ports.contains_key(p));
+        let found = (from..=last).find(|p| !self.ports.contains_key(p));
         if let Some(p) = found {
             self.port_hint = p;
         }
@@ -1783,6 +1794,36 @@ mod tests {
         assert!(
             monitoring_times(&v, 1_010, 3).is_empty(),
             "not monitored yet"
+        );
+    }
+
+    /// VNC_PORTS/RESERVED defaults to 32768:65536: oned never hands out a port there, so VM
+    /// 26868 and above fall back to the lowest free port from START (API.md §4.2).
+    #[test]
+    fn reserved_vnc_ports_are_never_picked() {
+        let mut w = World::new(5900);
+        assert_eq!(
+            w.pick_port(26_867),
+            Some(32_767),
+            "the last port below RESERVED"
+        );
+        assert_eq!(
+            w.pick_port(26_868),
+            Some(5900),
+            "5900 + 26868 is reserved: fall back"
+        );
+        assert_eq!(
+            w.pick_port(59_645),
+            Some(5910),
+            "the rule wraps at 65535 - START"
+        );
+        for p in 5900..32_768 {
+            w.ports.insert(p, 0);
+        }
+        assert_eq!(
+            w.pick_port(26_868),
+            None,
+            "every port below RESERVED is taken"
         );
     }
 
