@@ -8,6 +8,7 @@
 
 use std::{
     fmt,
+    io::IoSlice,
     net::SocketAddr,
     path::PathBuf,
     sync::{
@@ -648,6 +649,23 @@ enum UpState {
     },
 }
 
+/// Payload ranges gathered from one read before they are written with one vectored write.
+const MAX_RANGES: usize = 16;
+
+async fn write_all_vectored(
+    target: &mut WriteHalf<'_>,
+    mut bufs: &mut [IoSlice<'_>],
+) -> std::io::Result<()> {
+    while !bufs.is_empty() {
+        let n = target.write_vectored(bufs).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut bufs, n);
+    }
+    Ok(())
+}
+
 /// Client → target: parse frames in the buffer, unmask payloads in place and write them on.
 async fn pump_up(
     mut client: ReadHalf<'_>,
@@ -673,6 +691,32 @@ async fn pump_up(
             let close = ctrl.send(Control::Close(reason.clone(), $echo));
             let _ = tokio::time::timeout(CLOSE_WRITE_TIMEOUT, close).await;
             return reason;
+        }};
+    }
+    let mut pending = [(0usize, 0usize); MAX_RANGES];
+    let mut npend = 0usize;
+    // Writes the queued payload ranges to the target.
+    macro_rules! flush {
+        () => {{
+            if npend > 0 {
+                let count = std::mem::replace(&mut npend, 0);
+                let mut slices = [IoSlice::new(&[]); MAX_RANGES];
+                let mut total = 0;
+                for (slice, &(a, b)) in slices.iter_mut().zip(&pending[..count]) {
+                    *slice = IoSlice::new(&buf[a..b]);
+                    total += b - a;
+                }
+                let written = write_all_vectored(&mut target, &mut slices[..count]).await;
+                if let Err(e) = written {
+                    finish!(
+                        EndReason::TargetLost {
+                            error: e.to_string()
+                        },
+                        1011
+                    );
+                }
+                shared.to_target.fetch_add(total as u64, Ordering::Relaxed);
+            }
         }};
     }
     loop {
@@ -738,15 +782,18 @@ async fn pump_up(
                     if let Some(rec) = rec {
                         rec.data(Direction::ToTarget, chunk).await;
                     }
-                    if let Err(e) = target.write_all(chunk).await {
-                        finish!(
-                            EndReason::TargetLost {
-                                error: e.to_string()
-                            },
-                            1011
-                        );
+                    // Queue the range; one vectored write per buffer instead of one per frame
+                    // (a 64 KiB message straddles reads, which otherwise costs a tiny write).
+                    match npend.checked_sub(1).map(|i| &mut pending[i]) {
+                        Some(last) if last.1 == start => last.1 = start + avail,
+                        _ => {
+                            pending[npend] = (start, start + avail);
+                            npend += 1;
+                        }
                     }
-                    shared.to_target.fetch_add(avail as u64, Ordering::Relaxed);
+                    if npend == MAX_RANGES {
+                        flush!();
+                    }
                     start += avail;
                     let remaining = remaining - avail as u64;
                     state = if remaining == 0 {
@@ -789,6 +836,7 @@ async fn pump_up(
                             };
                             // Half-close: the target sees EOF and may still answer, but a
                             // WebSocket cannot carry data after its Close, so the session ends.
+                            flush!();
                             let _ = target.shutdown().await;
                             // Echo the client's code when it is one a peer may send; otherwise a plain 1000.
                             let echo = if matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999) {
@@ -806,6 +854,7 @@ async fn pump_up(
                 }
             }
         }
+        flush!();
         // Only a partial header or control frame can be left over (at most
         // MAX_CLIENT_HEADER + MAX_CONTROL_PAYLOAD = 139 bytes).
         if start == end {
