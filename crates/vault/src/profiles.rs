@@ -195,6 +195,8 @@ impl ProfileStore {
     fn modify(&self, change: impl FnOnce(&mut Vec<Profile>) -> Result<()>) -> Result<()> {
         let _lock = self.lock()?;
         atomic::remove_stale_temps(&self.path);
+        // The backup is staged under its own temp name, which the line above does not match.
+        atomic::remove_stale_temps(&self.backup_path());
         let mut profiles = read_file(&self.path)?;
         change(&mut profiles)?;
         let text = render(profiles)?;
@@ -563,6 +565,21 @@ mod tests {
             store.list()?.len(),
             60,
             "every read-modify-write kept the others' profiles"
+        );
+        Ok(())
+    }
+
+    /// A writer killed while staging the backup leaves `.profiles.toml.bak.tmp-*` (a hard link
+    /// to an old version); the next writer removes it like the main file's temp files.
+    #[test]
+    fn stale_backup_temps_are_removed_by_the_next_write() -> Result<()> {
+        let (dir, store) = store()?;
+        let stale = dir.path().join(".profiles.toml.bak.tmp-1-2");
+        fs::write(&stale, "old version").map_err(|e| Error::io("write", &stale, e))?;
+        store.upsert(profile("Fresh")?)?;
+        assert!(
+            !stale.exists(),
+            "the killed writer's backup temp file is left behind"
         );
         Ok(())
     }
