@@ -20,8 +20,9 @@ const ROWS: usize = HEIGHT as usize / (8 * SCALE);
 /// cannot grow the simulator's memory without bound.
 pub const MAX_TYPED: usize = 64 * 1024;
 /// Time a client has to finish the handshake (version, security, ClientInit): a client that
-/// connects and stays silent is dropped rather than holding a session open for ever.
-pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// connects and stays silent is dropped rather than holding a session open for ever. Generous,
+/// because a viewer may hold the handshake open while a person types the VNC password.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The text shown on a VM's console, shared by every viewer of that VM.
 #[derive(Debug)]
