@@ -51,7 +51,7 @@ lint: deps-test
 	cd ui && npm run check && npm run lint
 
 test-rust: deps-test ui
-	$(IN_SESSION) $(CARGO) test --workspace
+	ONEDECK_REQUIRE_QEMU=1 $(IN_SESSION) $(CARGO) test --workspace
 
 test-ui: deps-test ui
 	cd ui && npm run test:unit && npm run test:ui
@@ -62,6 +62,8 @@ test-python: deps-test
 	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) $(PYTEST) -q tests/python
 	@# noVNC in Chromium through the relay to QEMU; make test installs both, so a skip (77) fails here.
 	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli node tests/relay/novnc_qemu.mjs
+	@# noVNC in Chromium to the simulator's built-in RFB consoles (password and typed keys).
+	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli node tests/sim/novnc_builtin.mjs
 
 test-e2e: deps-test app
 	$(IN_SESSION) $(PYTEST) -q tests/e2e

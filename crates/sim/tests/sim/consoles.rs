@@ -184,6 +184,11 @@ async fn qemu_consoles_where_qemu_is_installed() {
         .output()
         .is_err()
     {
+        // `make test` installs QEMU and sets ONEDECK_REQUIRE_QEMU, so a broken set-up fails loudly there.
+        assert!(
+            std::env::var_os("ONEDECK_REQUIRE_QEMU").is_none(),
+            "qemu-system-x86_64 is required (ONEDECK_REQUIRE_QEMU is set) but not installed"
+        );
         eprintln!("SKIPPED: qemu-system-x86_64 is not installed (Debian package qemu-system-x86)");
         return;
     }
