@@ -282,7 +282,61 @@ fn parse_value(c: &mut Cursor<'_>, value: &El<'_>) -> Result<Value, Fail> {
 
 /// Unescapes a `<string>`'s raw content: the five predefined entities and character references.
 fn unescape(raw: &str, offset: usize) -> Result<Cow<'_, str>, Fail> {
+    if raw.len() >= PARALLEL_UNESCAPE_BYTES
+        && let Some(text) = unescape_parallel(raw)
+    {
+        return Ok(Cow::Owned(text));
+    }
     crate::xml::unescape(raw).map_err(|e| Fail::new(offset, format!("bad escape in <string>: {e}")))
+}
+
+/// Strings at least this large (a big pool's document) are unescaped in slices on all cores.
+const PARALLEL_UNESCAPE_BYTES: usize = 1 << 20;
+
+/// Unescapes in slices cut right before an `&`, so no reference straddles a cut; `None` (one
+/// core, a thread that cannot start, or any bad reference) sends the caller to the sequential
+/// path, which also reports the error with its position.
+fn unescape_parallel(raw: &str) -> Option<String> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(4);
+    if threads < 2 {
+        return None;
+    }
+    let mut cuts = vec![0];
+    for k in 1..threads {
+        let mut from = (raw.len() * k / threads).max(*cuts.last()?);
+        while !raw.is_char_boundary(from) {
+            from += 1;
+        }
+        cuts.push(from + memchr::memchr(b'&', raw.get(from..)?.as_bytes())?);
+    }
+    cuts.push(raw.len());
+    cuts.dedup();
+    let slices: Vec<&str> = cuts.windows(2).map(|w| &raw[w[0]..w[1]]).collect();
+    let parts: Vec<Option<Cow<'_, str>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = slices[1..]
+            .iter()
+            .map(|slice| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || crate::xml::unescape(slice).ok())
+                    .ok()
+            })
+            .collect();
+        let mut parts = vec![crate::xml::unescape(slices[0]).ok()];
+        parts.extend(
+            handles
+                .into_iter()
+                .map(|h| h.and_then(|h| h.join().ok()).flatten()),
+        );
+        parts
+    });
+    let parts: Vec<Cow<'_, str>> = parts.into_iter().collect::<Option<_>>()?;
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in &parts {
+        out.push_str(part);
+    }
+    Some(out)
 }
 
 /// oned's reply array, checked: `[true, result, 0]` gives the result; `[false, message, code,
@@ -397,6 +451,21 @@ mod tests {
                 "plain & simple".into()
             )]))
         );
+    }
+
+    #[test]
+    fn parallel_unescape_equals_sequential() {
+        let unit = "&lt;VM&gt;&lt;NAME&gt;é&amp;ü &#13;&#x41;&quot;&apos;&lt;/NAME&gt;&lt;/VM&gt;";
+        let raw = unit.repeat(PARALLEL_UNESCAPE_BYTES / unit.len() + 10);
+        let sequential = crate::xml::unescape(&raw).map(|c| c.into_owned());
+        let parallel = unescape(&raw, 0)
+            .map(|c| c.into_owned())
+            .map_err(|f| f.reason);
+        assert_eq!(parallel.ok(), sequential.ok());
+        // A bad reference anywhere falls back to the sequential path and its error.
+        let mut bad = raw.clone();
+        bad.push_str("&lol;");
+        assert!(unescape(&bad, 0).is_err_and(|f| f.reason.contains("unknown entity &lol;")));
     }
 
     #[test]
