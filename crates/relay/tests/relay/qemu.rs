@@ -24,6 +24,11 @@ async fn rfb_handshake_with_qemu_through_the_relay() -> TestResult {
             .map(|d| d.join(QEMU))
             .find(|p| p.is_file())
     }) else {
+        // `make test` installs QEMU and sets ONEDECK_REQUIRE_QEMU, so a broken set-up fails loudly there.
+        assert!(
+            std::env::var_os("ONEDECK_REQUIRE_QEMU").is_none(),
+            "{QEMU} is required (ONEDECK_REQUIRE_QEMU is set) but not installed"
+        );
         eprintln!(
             "SKIPPED rfb_handshake_with_qemu_through_the_relay: {QEMU} is not installed (apt install qemu-system-x86)"
         );
