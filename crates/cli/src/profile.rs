@@ -223,10 +223,10 @@ async fn login_token(
 ) -> anyhow::Result<onedeck_opennebula::Secret> {
     let client = client(profile, password.expose())?;
     let seconds = u32::try_from(ttl).unwrap_or(u32::MAX);
-    Ok(client
+    client
         .login_token_create(onedeck_opennebula::TokenValidity::Seconds(seconds), None)
         .await
-        .context("trading the password for a login token (one.user.login)")?)
+        .context("trading the password for a login token (one.user.login)")
 }
 
 fn run_list(profiles: &ProfileStore, json: bool) -> anyhow::Result<()> {
