@@ -44,8 +44,9 @@ dev: deps
 test: deps-test lint test-rust test-ui test-python test-e2e
 	@echo "make test: all lints and tests passed"
 
-lint: deps-test
+lint: deps-test ui
 	$(CARGO) fmt --all -- --check
+	@# The app embeds ui/dist at compile time, so even clippy needs the UI built first (the ui prerequisite).
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	scripts/check-crate-deps.sh
 	cd ui && npm run check && npm run lint
