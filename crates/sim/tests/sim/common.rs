@@ -9,19 +9,40 @@ use onedeck_sim::{SimConfig, VncMode, fixture};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-/// `../shared/opennebula` of the repository (override with `ONEDECK_OPENNEBULA_SHARED`).
+/// Where the real oned 7.4.0 captures and the 7.4.0 XSDs are: `ONEDECK_OPENNEBULA_SHARED` if set
+/// (a folder laid out like `shared/opennebula`: `samples/real-oned-7.4.0/`, `xsd/`), otherwise
+/// the byte-exact copies kept in the repository, so a bare clone runs these tests.
 pub fn shared() -> PathBuf {
     let p = std::env::var_os("ONEDECK_OPENNEBULA_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/opennebula")
-        });
+        .unwrap_or_else(in_repo_copies);
     assert!(
-        p.join("samples/real-oned-7.4.0").is_dir(),
-        "the real 7.4.0 captures are not at {} (set ONEDECK_OPENNEBULA_SHARED)",
+        p.join("samples/real-oned-7.4.0").is_dir() && p.join("xsd/vm.xsd").is_file(),
+        "the real 7.4.0 captures or the XSDs are not under {} (set ONEDECK_OPENNEBULA_SHARED)",
         p.display()
     );
     p
+}
+
+/// Lays the repository's copies out as `samples/real-oned-7.4.0` + `xsd` in a temp folder of
+/// symlinks (the captures live with the client crate's fixtures, the XSDs with ours).
+fn in_repo_copies() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = std::env::temp_dir().join(format!("onedeck-sim-fixtures-{}", std::process::id()));
+    let samples = root.join("samples");
+    std::fs::create_dir_all(&samples).expect("temp dir for fixture links");
+    let link = |target: PathBuf, at: PathBuf| {
+        if !at.exists() {
+            // Tests run on threads: another one may have made the link first.
+            let _ = std::os::unix::fs::symlink(target, &at);
+        }
+    };
+    link(
+        manifest.join("../opennebula/tests/fixtures/real-oned-7.4.0"),
+        samples.join("real-oned-7.4.0"),
+    );
+    link(manifest.join("tests/fixtures/xsd"), root.join("xsd"));
+    root
 }
 
 /// The config matching the capture fixture: oned's default ACLs, oneadmin's password as
