@@ -23,7 +23,20 @@ done
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/onedeck-keyring.XXXXXX")"
 # The daemon exits when its private bus goes away (dbus-run-session ends it), so only files remain.
-trap 'rm -rf "$scratch"' EXIT
+# A WebKit app started inside the session activates xdg-document-portal, which mounts a FUSE file
+# system at $XDG_RUNTIME_DIR/doc; unmount whatever is left under the scratch dir before removing it,
+# and never let clean-up change the command's exit status.
+cleanup() {
+    local status=$?
+    if command -v findmnt >/dev/null 2>&1; then
+        findmnt -rn -o TARGET | grep -F "$scratch" | sort -r | while read -r mnt; do
+            fusermount -uz "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+        done
+    fi
+    rm -rf "$scratch" 2>/dev/null || echo "with-keyring.sh: could not remove $scratch" >&2
+    exit "$status"
+}
+trap cleanup EXIT
 mkdir -p "$scratch/data" "$scratch/config" "$scratch/cache" "$scratch/runtime"
 chmod 700 "$scratch/runtime"
 
