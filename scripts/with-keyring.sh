@@ -28,10 +28,11 @@ scratch="$(mktemp -d "${TMPDIR:-/tmp}/onedeck-keyring.XXXXXX")"
 # and never let clean-up change the command's exit status.
 cleanup() {
     local status=$?
+    set +e
     if command -v findmnt >/dev/null 2>&1; then
         findmnt -rn -o TARGET | grep -F "$scratch" | sort -r | while read -r mnt; do
             fusermount -uz "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-        done
+        done || true
     fi
     rm -rf "$scratch" 2>/dev/null || echo "with-keyring.sh: could not remove $scratch" >&2
     exit "$status"
