@@ -140,7 +140,8 @@ rfb.addEventListener("securityfailure", (e) => { window.rfbState = "securityfail
     const t = setTimeout(() => reject(new Error(`relay did not start: ${err}`)), 10_000);
     relay.stderr.on("data", (d) => {
       err += d;
-      const m = /listening on ws:\/\/(\S+)/.exec(err);
+      // Match only a complete address: stderr may arrive in chunks split mid-line.
+      const m = /listening on ws:\/\/(\S+:\d+)\s/.exec(err);
       if (m) {
         clearTimeout(t);
         resolve(m[1]);
