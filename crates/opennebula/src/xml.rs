@@ -443,6 +443,25 @@ impl<'a> Cursor<'a> {
         Some(text)
     }
 
+    /// Decodes every `name` child of `parent` with `decode`, in order, skipping other children
+    /// (newer oned versions may add elements): the body of every pool document.
+    pub(crate) fn children<T>(
+        &mut self,
+        parent: &El<'_>,
+        name: &str,
+        mut decode: impl FnMut(&mut Self, &El<'a>) -> Result<T, Fail>,
+    ) -> Result<Vec<T>, Fail> {
+        let mut items = Vec::new();
+        while let Some(el) = self.next_child(parent)? {
+            if el.name() == name {
+                items.push(decode(self, &el)?);
+            } else {
+                self.skip(&el)?;
+            }
+        }
+        Ok(items)
+    }
+
     /// Skips an element and everything inside it.
     pub(crate) fn skip(&mut self, el: &El<'_>) -> Result<(), Fail> {
         if el.empty {

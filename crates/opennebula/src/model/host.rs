@@ -110,14 +110,7 @@ document!(Host, "HOST", |c: &mut Cursor<'_>,
 document!(HostPool, "HOST_POOL", |c: &mut Cursor<'_>,
                                   root: &El<'_>|
  -> Result<HostPool, Fail> {
-    let mut hosts = Vec::new();
-    while let Some(el) = c.next_child(root)? {
-        if el.name() == "HOST" {
-            hosts.push(decode_host(c, &el)?);
-        } else {
-            c.skip(&el)?;
-        }
-    }
+    let hosts = c.children(root, "HOST", decode_host)?;
     Ok(HostPool { hosts })
 });
 

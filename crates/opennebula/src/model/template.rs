@@ -54,14 +54,7 @@ document!(TemplatePool, "VMTEMPLATE_POOL", |c: &mut Cursor<'_>,
     TemplatePool,
     Fail,
 > {
-    let mut templates = Vec::new();
-    while let Some(el) = c.next_child(root)? {
-        if el.name() == "VMTEMPLATE" {
-            templates.push(decode_vmtemplate(c, &el)?);
-        } else {
-            c.skip(&el)?;
-        }
-    }
+    let templates = c.children(root, "VMTEMPLATE", decode_vmtemplate)?;
     Ok(TemplatePool { templates })
 });
 

@@ -197,13 +197,6 @@ pub struct UserPool {
 document!(UserPool, "USER_POOL", |c: &mut Cursor<'_>,
                                   root: &El<'_>|
  -> Result<UserPool, Fail> {
-    let mut users = Vec::new();
-    while let Some(el) = c.next_child(root)? {
-        if el.name() == "USER" {
-            users.push(decode_user(c, &el)?);
-        } else {
-            c.skip(&el)?;
-        }
-    }
+    let users = c.children(root, "USER", decode_user)?;
     Ok(UserPool { users })
 });

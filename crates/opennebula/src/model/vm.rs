@@ -462,14 +462,7 @@ fn decode_pool_sequential(xml: &str) -> crate::error::Result<VmPool> {
         xml,
         "VM_POOL",
         |c: &mut Cursor<'_>, root: &El<'_>| -> Result<VmPool, Fail> {
-            let mut vms = Vec::new();
-            while let Some(el) = c.next_child(root)? {
-                if el.name() == "VM" {
-                    vms.push(decode_vm(c, &el)?);
-                } else {
-                    c.skip(&el)?;
-                }
-            }
+            let vms = c.children(root, "VM", decode_vm)?;
             Ok(VmPool { vms })
         },
     )
@@ -553,14 +546,7 @@ document!(MonitoringData, "MONITORING_DATA", |c: &mut Cursor<'_>,
     MonitoringData,
     Fail,
 > {
-    let mut records = Vec::new();
-    while let Some(el) = c.next_child(root)? {
-        if el.name() == "MONITORING" {
-            records.push(decode_monitoring(c, &el)?);
-        } else {
-            c.skip(&el)?;
-        }
-    }
+    let records = c.children(root, "MONITORING", decode_monitoring)?;
     Ok(MonitoringData { records })
 });
 
