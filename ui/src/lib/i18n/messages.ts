@@ -33,6 +33,11 @@ export function setLocale(requested: string): string {
   return current;
 }
 
+/** The active locale's tag, for Intl formatters. */
+export function locale(): string {
+  return current;
+}
+
 /** Returns the message `key` in the active locale, formatted with `values`. */
 export function t(key: MessageKey, values?: MessageValues): string {
   const catalogue = catalogues[current] ?? en;
