@@ -19,6 +19,13 @@ export default defineConfig({
     // Inline assets would need `data:` in the CSP; keep every asset a file.
     assetsInlineLimit: 0,
     sourcemap: false,
+    // Two windows: the main window (index.html) and each VM's console window (console.html).
+    rollupOptions: {
+      input: {
+        main: "index.html",
+        console: "console.html",
+      },
+    },
   },
   test: {
     include: ["src/**/*.test.ts"],

@@ -1,0 +1,144 @@
+// One console window's connection: asks the shell for a single-use ticket, drives noVNC's RFB with
+// it, and keeps the state the toolbar shows. The ticket URL and the VNC password stay in this
+// object: never logged, never put in the DOM.
+import RFB from "@novnc/novnc";
+import { t } from "../lib/i18n/messages";
+import { consoleConnect, IpcError } from "../lib/ipc";
+
+/** What the toolbar shows (also the `data-state` end-to-end tests read). */
+export type ConsoleState = "connecting" | "connected" | "disconnected" | "failed";
+
+/** Builds the RFB client; tests and the window pass noVNC's. */
+export type RfbFactory = (target: HTMLElement, url: string, password: string | null) => RFB;
+
+const noVnc: RfbFactory = (target, url, password) =>
+  new RFB(target, url, password === null ? {} : { credentials: { password } });
+
+/** A console window's session with its VM. */
+export class ConsoleSession {
+  state = $state<ConsoleState>("connecting");
+  /** A sentence about the last change (why it failed, that it ended), or null. */
+  detail = $state<string | null>(null);
+  vmName = $state<string | null>(null);
+  profileName = $state<string | null>(null);
+  scale = $state(true);
+  /** The server asked for credentials the ticket did not carry. */
+  needsPassword = $state(false);
+
+  #rfb: RFB | null = null;
+  #target: HTMLElement | null = null;
+  #attempt = 0;
+  readonly #factory: RfbFactory;
+
+  constructor(factory: RfbFactory = noVnc) {
+    this.#factory = factory;
+  }
+
+  /** Connects into `target` with a fresh ticket; also used to reconnect. */
+  async connect(target: HTMLElement): Promise<void> {
+    this.#target = target;
+    this.#teardown();
+    const attempt = ++this.#attempt;
+    this.state = "connecting";
+    this.detail = null;
+    this.needsPassword = false;
+    let grant;
+    try {
+      // Tickets are single use: every attempt asks for a new one.
+      grant = await consoleConnect();
+    } catch (raw) {
+      if (attempt !== this.#attempt) return;
+      this.state = "failed";
+      this.detail = IpcError.from("console_connect", raw).message;
+      return;
+    }
+    if (attempt !== this.#attempt) return;
+    this.vmName = grant.vmName;
+    this.profileName = grant.profileName;
+    let rfb: RFB;
+    try {
+      rfb = this.#factory(target, grant.wsUrl, grant.password);
+    } catch (raw) {
+      this.state = "failed";
+      this.detail = raw instanceof Error ? raw.message : String(raw);
+      return;
+    }
+    rfb.scaleViewport = this.scale;
+    rfb.addEventListener("connect", () => {
+      if (attempt !== this.#attempt) return;
+      this.state = "connected";
+      this.detail = null;
+      this.needsPassword = false;
+      rfb.focus({ preventScroll: true });
+    });
+    rfb.addEventListener("disconnect", (event) => {
+      if (attempt !== this.#attempt) return;
+      this.#rfb = null;
+      this.needsPassword = false;
+      // A security failure already said why; the disconnect that follows adds nothing.
+      if (this.state === "failed") return;
+      if (event.detail.clean) {
+        this.state = "disconnected";
+        this.detail = t("console_ended_clean");
+      } else {
+        this.state = "failed";
+        this.detail = t("console_ended_lost");
+      }
+    });
+    rfb.addEventListener("credentialsrequired", () => {
+      if (attempt !== this.#attempt) return;
+      this.needsPassword = true;
+    });
+    rfb.addEventListener("securityfailure", (event) => {
+      if (attempt !== this.#attempt) return;
+      this.state = "failed";
+      this.needsPassword = false;
+      const reason = event.detail.reason;
+      this.detail = reason
+        ? t("console_security_failure", { reason })
+        : t("console_security_failure_plain");
+    });
+    this.#rfb = rfb;
+  }
+
+  /** Reconnects with a fresh ticket into the same container. */
+  async reconnect(): Promise<void> {
+    if (this.#target) await this.connect(this.#target);
+  }
+
+  /** Answers the server's password request. */
+  sendPassword(password: string): void {
+    if (!this.#rfb) return;
+    this.needsPassword = false;
+    this.#rfb.sendCredentials({ password });
+  }
+
+  /** Sends Ctrl+Alt+Del to the VM. */
+  sendCtrlAltDel(): void {
+    if (this.state === "connected") this.#rfb?.sendCtrlAltDel();
+  }
+
+  /** Switches between scaling the screen to the window and showing it 1:1. */
+  toggleScale(): void {
+    this.scale = !this.scale;
+    if (this.#rfb) this.#rfb.scaleViewport = this.scale;
+  }
+
+  /** Ends the session (window closing). */
+  close(): void {
+    this.#attempt += 1;
+    this.#teardown();
+  }
+
+  #teardown(): void {
+    const rfb = this.#rfb;
+    this.#rfb = null;
+    if (rfb) {
+      try {
+        rfb.disconnect();
+      } catch {
+        // Already closed: nothing left to release.
+      }
+    }
+  }
+}

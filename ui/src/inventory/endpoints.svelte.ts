@@ -1,0 +1,91 @@
+// The sidebar's endpoints: the saved profiles, which one is selected, and the calls that change them.
+// Form-level failures (save, sign in) are thrown back to the form that asked; the rest go to the banner.
+import type { ErrorBanner } from "../lib/errors.svelte";
+import {
+  profileRemove,
+  profileSave,
+  profilesList,
+  signIn,
+  signOut,
+  type ProfileSaveArgs,
+  type ProfileSummary,
+  type SignInArgs,
+} from "../lib/ipc";
+
+/** The main window's list of endpoints (profiles) and the selection. */
+export class Endpoints {
+  profiles = $state<ProfileSummary[]>([]);
+  selectedId = $state<string | null>(null);
+  loaded = $state(false);
+  selected = $derived<ProfileSummary | null>(this.profiles.find((p) => p.id === this.selectedId) ?? null);
+
+  readonly #errors: ErrorBanner;
+
+  constructor(errors: ErrorBanner) {
+    this.#errors = errors;
+  }
+
+  /** Loads the profiles; keeps the selection when it still exists, else selects the first one. */
+  async load(): Promise<void> {
+    try {
+      this.profiles = await profilesList();
+      if (!this.profiles.some((p) => p.id === this.selectedId)) {
+        this.selectedId = this.profiles[0]?.id ?? null;
+      }
+    } catch (error) {
+      this.#errors.show(error, "profiles_list");
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Selects a profile by id. */
+  select(id: string): void {
+    this.selectedId = id;
+  }
+
+  /** Saves a profile (throws IpcError for the dialog), then lists and selects it. */
+  async save(args: ProfileSaveArgs): Promise<ProfileSummary> {
+    const saved = await profileSave(args);
+    this.#upsert(saved);
+    this.selectedId = saved.id;
+    return saved;
+  }
+
+  /** Signs a profile in (throws IpcError for the sign-in form). */
+  async signIn(args: SignInArgs): Promise<ProfileSummary> {
+    const summary = await signIn(args);
+    this.#upsert(summary);
+    return summary;
+  }
+
+  /** Signs a profile out; failures go to the banner. */
+  async signOut(id: string): Promise<void> {
+    try {
+      this.#upsert(await signOut({ id }));
+    } catch (error) {
+      this.#errors.show(error, "sign_out");
+    }
+  }
+
+  /** Removes a profile; failures go to the banner. */
+  async remove(id: string): Promise<void> {
+    try {
+      await profileRemove({ id });
+      this.profiles = this.profiles.filter((p) => p.id !== id);
+      if (this.selectedId === id) this.selectedId = this.profiles[0]?.id ?? null;
+    } catch (error) {
+      this.#errors.show(error, "profile_remove");
+    }
+  }
+
+  /** Marks a profile signed out locally after the shell said so (notSignedIn, authentication). */
+  markSignedOut(id: string): void {
+    this.profiles = this.profiles.map((p) => (p.id === id ? { ...p, signedIn: false } : p));
+  }
+
+  #upsert(summary: ProfileSummary): void {
+    const index = this.profiles.findIndex((p) => p.id === summary.id);
+    this.profiles = index === -1 ? [...this.profiles, summary] : this.profiles.map((p, i) => (i === index ? summary : p));
+  }
+}

@@ -1,0 +1,135 @@
+// The selected profile's VM list: the cached snapshot at once, then the endpoint's answer, then a
+// poll every 15 s while the window is visible, backing off while the endpoint fails.
+import { nextDelay } from "../lib/backoff";
+import type { ErrorBanner } from "../lib/errors.svelte";
+import { consoleOpen, inventoryCached, inventoryRefresh, IpcError, type Inventory, type VmSummary } from "../lib/ipc";
+import { filterVms } from "./filter";
+
+/** The inventory of the selected profile, with its filter and polling. */
+export class InventoryState {
+  profileId = $state<string | null>(null);
+  inventory = $state<Inventory | null>(null);
+  refreshing = $state(false);
+  /** true until the first answer (cached or live) for the current profile. */
+  loading = $state(false);
+  query = $state("");
+  shown = $derived<VmSummary[]>(filterVms(this.inventory?.vms ?? [], this.query));
+
+  readonly #errors: ErrorBanner;
+  readonly #signedOut: (profileId: string) => void;
+  /** Consecutive failed polls (errors or stale answers), for the backoff. */
+  #failures = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped on every profile switch so late answers for the previous profile are dropped. */
+  #generation = 0;
+  #dueAt = 0;
+
+  constructor(errors: ErrorBanner, signedOut: (profileId: string) => void) {
+    this.#errors = errors;
+    this.#signedOut = signedOut;
+  }
+
+  /** Switches to `profileId` (null = none): cached snapshot first, then a live refresh. */
+  async show(profileId: string | null): Promise<void> {
+    this.#stopTimer();
+    const generation = ++this.#generation;
+    this.profileId = profileId;
+    this.inventory = null;
+    // A refresh still running belongs to the previous profile; its answer will be dropped.
+    this.refreshing = false;
+    this.query = "";
+    this.#failures = 0;
+    if (profileId === null) {
+      this.loading = false;
+      return;
+    }
+    this.loading = true;
+    try {
+      const cached = await inventoryCached({ id: profileId });
+      if (generation === this.#generation && cached && !this.inventory) this.inventory = cached;
+    } catch (error) {
+      // A broken cache is worth a banner but must not stop the live fetch.
+      if (generation === this.#generation) this.#errors.show(error, "inventory_cached");
+    }
+    if (generation === this.#generation) await this.refresh({ manual: true });
+  }
+
+  /** Fetches the inventory from the endpoint now. `manual` failures always reach the banner. */
+  async refresh({ manual = false }: { manual?: boolean } = {}): Promise<void> {
+    const profileId = this.profileId;
+    if (profileId === null || this.refreshing) return;
+    const generation = this.#generation;
+    this.#stopTimer();
+    this.refreshing = true;
+    try {
+      const inventory = await inventoryRefresh({ id: profileId });
+      if (generation !== this.#generation) return;
+      this.inventory = inventory;
+      this.#failures = inventory.stale ? this.#failures + 1 : 0;
+    } catch (raw) {
+      if (generation !== this.#generation) return;
+      this.#failures += 1;
+      const error = IpcError.from("inventory_refresh", raw);
+      if (error.kind === "notSignedIn" || error.kind === "authentication") {
+        this.#signedOut(profileId);
+        if (error.kind === "authentication") this.#errors.show(error);
+        return;
+      }
+      // A poll that keeps failing reports once, not every period.
+      if (manual || this.#failures === 1) this.#errors.show(error);
+    } finally {
+      if (generation === this.#generation) {
+        this.refreshing = false;
+        this.loading = false;
+        this.#schedule();
+      }
+    }
+  }
+
+  /** Opens the console window of a VM of the current profile; failures go to the banner. */
+  async openConsole(vm: VmSummary): Promise<void> {
+    if (this.profileId === null || !vm.console) return;
+    try {
+      await consoleOpen({ id: this.profileId, vmId: vm.id });
+    } catch (error) {
+      this.#errors.show(error, "console_open");
+    }
+  }
+
+  /** Follows the page's visibility: no polling while hidden, an immediate one when shown if due. */
+  watchVisibility(): () => void {
+    const onChange = () => {
+      if (document.visibilityState !== "visible") {
+        this.#stopTimer();
+      } else if (Date.now() >= this.#dueAt) {
+        void this.refresh();
+      } else {
+        this.#schedule(this.#dueAt - Date.now());
+      }
+    };
+    document.addEventListener("visibilitychange", onChange);
+    return () => {
+      document.removeEventListener("visibilitychange", onChange);
+      this.stop();
+    };
+  }
+
+  /** Stops polling (window closing). */
+  stop(): void {
+    this.#generation += 1;
+    this.#stopTimer();
+  }
+
+  #schedule(delay = nextDelay(this.#failures)): void {
+    this.#stopTimer();
+    if (this.profileId === null) return;
+    this.#dueAt = Date.now() + delay;
+    if (typeof document !== "undefined" && document.visibilityState !== "visible") return;
+    this.#timer = setTimeout(() => void this.refresh(), delay);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
