@@ -60,8 +60,10 @@ export async function serveDist() {
 }
 
 /**
- * Opens a page with Tauri's IPC mocked. `handlers` maps a command name to its result, or to a
- * `{ reject: value }` object to make the command fail with that value.
+ * Opens a page with Tauri's IPC mocked. `handlers` maps a command name to its result, to a
+ * `{ reject: value }` object to make the command fail with that value, or to `{ sequence: [...] }`
+ * whose items (results or rejects) answer successive calls, the last one repeating.
+ * Returns `problems` (console errors, page errors, CSP violations) and every console line in `messages`.
  */
 export async function openApp(url, handlers) {
   const browser = await chromium.launch({
@@ -79,7 +81,9 @@ export async function openApp(url, handlers) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 780 } });
   const page = await context.newPage();
   const problems = [];
+  const messages = [];
   page.on("console", (msg) => {
+    messages.push(msg.text());
     if (msg.type() === "error") problems.push(msg.text());
   });
   page.on("pageerror", (error) => problems.push(String(error)));
@@ -92,17 +96,29 @@ export async function openApp(url, handlers) {
   await page.addInitScript(
     `${mocks}
      const __handlers = ${JSON.stringify(handlers)};
+     const __turns = {};
      window.__ipcCalls = [];
      mockIPC((cmd, args) => {
        window.__ipcCalls.push({ cmd, args });
        if (!(cmd in __handlers)) throw { kind: "internal", message: "unmocked command " + cmd };
-       const h = __handlers[cmd];
+       let h = __handlers[cmd];
+       if (h && typeof h === "object" && Array.isArray(h.sequence)) {
+         const turn = __turns[cmd] ?? 0;
+         __turns[cmd] = turn + 1;
+         h = h.sequence[Math.min(turn, h.sequence.length - 1)];
+       }
        if (h && typeof h === "object" && "reject" in h) throw h.reject;
        return h;
      });`,
   );
   await page.goto(url);
-  return { browser, page, problems };
+  return { browser, page, problems, messages };
+}
+
+/** The IPC calls the page made so far, as `{ cmd, args }`, optionally only those named `cmd`. */
+export async function ipcCalls(page, cmd) {
+  const calls = await page.evaluate(() => window.__ipcCalls);
+  return cmd === undefined ? calls : calls.filter((c) => c.cmd === cmd);
 }
 
 /** Saves a screenshot under test-artifacts/ui/. */

@@ -14,15 +14,17 @@ after(async () => {
 test("the shell renders header, empty inventory and the version from app_info", async () => {
   const { browser, page, problems } = await openApp(server.url, {
     app_info: { version: "0.1.0-test", platform: "linux" },
+    profiles_list: [],
   });
   try {
     await page.getByTestId("app-header").waitFor();
     assert.equal(await page.title(), "OneDeck");
     assert.equal((await page.locator("h1").textContent())?.trim(), "OneDeck");
-    assert.match(await page.getByTestId("inventory-empty").innerText(), /No virtual machines/);
+    assert.match(await page.getByTestId("inventory-empty").innerText(), /No endpoint selected/);
     await page.getByText("OneDeck 0.1.0-test on linux").waitFor({ timeout: 5000 });
-    const calls = await page.evaluate(() => window.__ipcCalls.map((c) => c.cmd));
-    assert.deepEqual(calls, ["app_info"], "the shell asks for app_info once at start");
+    await page.getByText("No endpoints yet.").waitFor();
+    const calls = await page.evaluate(() => window.__ipcCalls.map((c) => c.cmd).sort());
+    assert.deepEqual(calls, ["app_info", "profiles_list"], "the shell asks for app_info and the profiles once");
     await screenshot(page, "shell");
     assert.deepEqual(problems, [], "no console errors or CSP violations");
   } finally {
@@ -33,6 +35,7 @@ test("the shell renders header, empty inventory and the version from app_info", 
 test("a failing command shows the shell's message, not a blank bar", async () => {
   const { browser, page } = await openApp(server.url, {
     app_info: { reject: { kind: "internal", message: "the shell is unwell" } },
+    profiles_list: [],
   });
   try {
     const alert = page.getByRole("alert");
@@ -46,6 +49,7 @@ test("a failing command shows the shell's message, not a blank bar", async () =>
 test("dark mode follows the OS preference", async () => {
   const { browser, page } = await openApp(server.url, {
     app_info: { version: "0.1.0", platform: "linux" },
+    profiles_list: [],
   });
   try {
     await page.getByTestId("app-header").waitFor();

@@ -1,0 +1,407 @@
+// The main window's flows in headless Chromium with IPC mocked: endpoints, sign-in, inventory, console buttons.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { ipcCalls, openApp, screenshot, serveDist } from "./harness.mjs";
+
+let server;
+before(async () => {
+  server = await serveDist();
+});
+after(async () => {
+  await server?.close();
+});
+
+const appInfo = { version: "0.1.0-test", platform: "linux" };
+
+function profile(overrides = {}) {
+  return {
+    id: "lab",
+    name: "Lab cloud",
+    url: "https://one.lab.example:2633/RPC2",
+    user: "alice",
+    authMode: "password",
+    vmFilter: "mine",
+    demo: false,
+    signedIn: true,
+    secretStorage: "keyring",
+    ...overrides,
+  };
+}
+
+const demo = profile({ id: "demo", name: "Demo", url: "http://127.0.0.1:2633/RPC2", user: "oneadmin", demo: true });
+
+function vm(id, name, overrides = {}) {
+  return {
+    id,
+    name,
+    owner: "alice",
+    group: "users",
+    state: "RUNNING",
+    stateClass: "running",
+    host: "node-1",
+    ips: [`10.0.0.${id}`],
+    vcpu: 2,
+    memoryMib: 2048,
+    console: true,
+    ...overrides,
+  };
+}
+
+const vms = [
+  vm(3, "web-01"),
+  vm(7, "db-primary", { owner: "bob", ips: ["10.0.1.7", "fd00::7"], memoryMib: 512 }),
+  vm(12, "build-agent", { state: "POWEROFF", stateClass: "stopped", host: null, ips: [], console: false }),
+  vm(20, "web-02", { state: "PENDING", stateClass: "pending", vcpu: null, memoryMib: null, console: false }),
+];
+
+function inventory(overrides = {}) {
+  return { profileId: "demo", fetchedAt: Date.now(), stale: false, staleReason: null, vms, ...overrides };
+}
+
+async function rowIds(page) {
+  return page.getByTestId("vm-row").evaluateAll((rows) => rows.map((r) => Number(r.dataset.vmId)));
+}
+
+async function fillDialog(page) {
+  await page.getByTestId("add-endpoint").click();
+  await page.getByTestId("endpoint-name").fill("  Lab cloud ");
+  await page.getByTestId("endpoint-url").fill("https://one.lab.example:2633/RPC2");
+  await page.getByTestId("endpoint-user").fill("alice");
+  await page.getByTestId("endpoint-password").fill("correct horse");
+}
+
+test("adding an endpoint sends the form, signs in and shows its inventory", async () => {
+  const saved = profile({ authMode: "loginToken", vmFilter: "all" });
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [],
+    profile_save: saved,
+    inventory_cached: null,
+    inventory_refresh: inventory({ profileId: "lab" }),
+  });
+  try {
+    await page.getByText("No endpoints yet.").waitFor();
+    await fillDialog(page);
+    const password = page.getByTestId("endpoint-password");
+    assert.equal(await password.getAttribute("type"), "password");
+    assert.equal(await password.getAttribute("autocomplete"), "off");
+    await page.getByTestId("endpoint-auth-token").check();
+    await page.getByTestId("endpoint-vm-filter").selectOption("all");
+    await page.getByTestId("endpoint-pin").fill("AB:CD");
+    await screenshot(page, "endpoint-dialog");
+    await page.getByTestId("endpoint-save").click();
+
+    const item = page.locator('[data-testid="endpoint-item"][data-profile-id="lab"]');
+    await item.waitFor();
+    assert.equal(await item.getAttribute("data-signed-in"), "true");
+    await page.getByTestId("endpoint-dialog").waitFor({ state: "detached" });
+    await page.getByTestId("vm-row").first().waitFor();
+    assert.equal(await page.getByTestId("endpoint-indicator").innerText(), "Lab cloud");
+
+    const [save] = await ipcCalls(page, "profile_save");
+    assert.deepEqual(save.args, {
+      input: {
+        id: null,
+        name: "Lab cloud",
+        url: "https://one.lab.example:2633/RPC2",
+        user: "alice",
+        authMode: "loginToken",
+        vmFilter: "all",
+        pinnedSha256: "AB:CD",
+        caFile: null,
+      },
+      password: "correct horse",
+      sessionOnly: false,
+    });
+    const order = (await ipcCalls(page)).map((c) => c.cmd).filter((c) => c.startsWith("inventory"));
+    assert.deepEqual(order, ["inventory_cached", "inventory_refresh"], "cached first, then live");
+    assert.equal(
+      await page.evaluate(() => document.body.innerText.includes("correct horse")),
+      false,
+      "the password is not shown anywhere",
+    );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("keyringUnavailable offers a session-only password and retries with it", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [],
+    profile_save: {
+      sequence: [
+        { reject: { kind: "keyringUnavailable", message: "No Secret Service is running: unlock or install a keyring." } },
+        profile({ secretStorage: "session" }),
+      ],
+    },
+    inventory_cached: null,
+    inventory_refresh: inventory({ profileId: "lab" }),
+  });
+  try {
+    await fillDialog(page);
+    await page.getByTestId("endpoint-save").click();
+    const error = page.getByTestId("endpoint-error");
+    await error.waitFor();
+    assert.match(await error.innerText(), /No Secret Service is running/);
+    const sessionOnly = page.getByTestId("endpoint-session-only");
+    assert.equal(await sessionOnly.isChecked(), false, "never opted in silently");
+    await screenshot(page, "endpoint-keyring-unavailable");
+    await sessionOnly.check();
+    await page.getByTestId("endpoint-save").click();
+    await page.locator('[data-testid="endpoint-item"][data-profile-id="lab"]').waitFor();
+    await page.getByText("Password kept for this session only").first().waitFor();
+
+    const saves = await ipcCalls(page, "profile_save");
+    assert.deepEqual(
+      saves.map((c) => [c.args.password, c.args.sessionOnly]),
+      [
+        ["correct horse", false],
+        ["correct horse", true],
+      ],
+    );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a tls error shows the fingerprint and can pin it", async () => {
+  const fp = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).padStart(2, "0").toUpperCase()).join(":");
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [],
+    profile_save: { reject: { kind: "tls", message: `The certificate is not trusted. SHA-256 ${fp}` } },
+  });
+  try {
+    await fillDialog(page);
+    await page.getByTestId("endpoint-save").click();
+    await page.getByTestId("endpoint-error").waitFor();
+    assert.match(await page.getByTestId("endpoint-error").innerText(), new RegExp(fp));
+    assert.equal(await page.getByTestId("endpoint-session-only").count(), 0);
+    await page.getByTestId("endpoint-pin-offer").click();
+    assert.equal(await page.getByTestId("endpoint-pin").inputValue(), fp);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the inventory renders rows, filters them and labels the demo cloud", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo, profile({ signedIn: false })],
+    inventory_cached: null,
+    inventory_refresh: inventory(),
+    console_open: null,
+  });
+  try {
+    await page.getByTestId("vm-row").first().waitFor();
+    const demoItem = page.locator('[data-testid="endpoint-item"][data-profile-id="demo"]');
+    assert.match(await demoItem.innerText(), /Demo cloud/);
+    assert.equal(await demoItem.getAttribute("data-signed-in"), "true");
+    assert.equal(
+      await page.locator('[data-testid="endpoint-item"][data-profile-id="lab"]').getAttribute("data-signed-in"),
+      "false",
+    );
+    assert.deepEqual(await rowIds(page), [3, 7, 12, 20]);
+    assert.equal(await page.getByTestId("inventory-count").innerText(), "4 VMs");
+    const row7 = page.locator('[data-testid="vm-row"][data-vm-id="7"]');
+    const cells = await row7.locator("td").allInnerTexts();
+    assert.deepEqual(cells.slice(0, 8).map((c) => c.trim().replace(/\s+/g, " ")), [
+      "7",
+      "db-primary",
+      "bob",
+      "RUNNING",
+      "node-1",
+      "10.0.1.7 fd00::7",
+      "2",
+      "512 MiB",
+    ]);
+    assert.equal(
+      await page.locator('[data-testid="vm-row"][data-vm-id="20"] [data-testid="vm-state"]').getAttribute("data-state-class"),
+      "pending",
+    );
+    await screenshot(page, "inventory");
+
+    const filter = page.getByTestId("inventory-filter");
+    await filter.fill("WEB");
+    assert.deepEqual(await rowIds(page), [3, 20]);
+    assert.equal(await page.getByTestId("inventory-count").innerText(), "2 of 4 VMs");
+    await filter.fill("bob");
+    assert.deepEqual(await rowIds(page), [7]);
+    await filter.fill("10.0.0.12");
+    assert.deepEqual(await rowIds(page), []);
+    await page.getByTestId("inventory-no-match").waitFor();
+    await filter.fill("12");
+    assert.deepEqual(await rowIds(page), [12]);
+    await filter.fill("");
+    assert.deepEqual(await rowIds(page), [3, 7, 12, 20]);
+
+    await page.getByTestId("refresh").click();
+    await page.waitForFunction(
+      () => window.__ipcCalls.filter((c) => c.cmd === "inventory_refresh").length === 2,
+    );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the console button is disabled without a console and opens one otherwise", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo],
+    inventory_cached: null,
+    inventory_refresh: inventory(),
+    console_open: null,
+  });
+  try {
+    await page.getByTestId("vm-row").first().waitFor();
+    const off = page.locator('[data-testid="vm-row"][data-vm-id="12"] [data-testid="vm-console"]');
+    assert.equal(await off.isDisabled(), true);
+    const why = await off.locator("xpath=..").getAttribute("title");
+    assert.match(why ?? "", /not running or has no VNC/);
+    await page.locator('[data-testid="vm-row"][data-vm-id="12"]').dblclick();
+
+    await page.locator('[data-testid="vm-row"][data-vm-id="7"] [data-testid="vm-console"]').click();
+    await page.locator('[data-testid="vm-row"][data-vm-id="3"] td.name').dblclick();
+    await page.waitForFunction(() => window.__ipcCalls.filter((c) => c.cmd === "console_open").length === 2);
+    assert.deepEqual(
+      (await ipcCalls(page, "console_open")).map((c) => c.args),
+      [
+        { id: "demo", vmId: 7 },
+        { id: "demo", vmId: 3 },
+      ],
+      "the disabled row's double-click opened nothing",
+    );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a stale inventory says since when and why", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo],
+    inventory_cached: inventory({ stale: true, fetchedAt: Date.now() - 5 * 60_000 }),
+    inventory_refresh: inventory({
+      stale: true,
+      fetchedAt: Date.now() - 5 * 60_000,
+      staleReason: "The endpoint did not answer within 10 s.",
+    }),
+  });
+  try {
+    const banner = page.getByTestId("inventory-stale");
+    await banner.waitFor();
+    await page.waitForFunction(() => window.__ipcCalls.some((c) => c.cmd === "inventory_refresh"));
+    await page.getByText("did not answer within 10 s").waitFor();
+    const text = await banner.innerText();
+    assert.match(text, /Offline — showing the inventory from 5 minutes ago/);
+    assert.deepEqual(await rowIds(page), [3, 7, 12, 20], "the snapshot's rows stay visible");
+    assert.equal(await page.getByTestId("error-banner").count(), 0, "stale is not an error");
+    await screenshot(page, "inventory-stale");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("errors show their message in a dismissable banner, never JSON", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo],
+    inventory_cached: null,
+    inventory_refresh: { reject: { kind: "network", message: "Cannot reach 127.0.0.1:2633: connection refused." } },
+  });
+  try {
+    const banner = page.getByTestId("error-banner");
+    await banner.waitFor();
+    const text = await banner.innerText();
+    assert.match(text, /Cannot reach 127\.0\.0\.1:2633: connection refused\./);
+    assert.doesNotMatch(text, /[{}]|"kind"/);
+    assert.equal(await banner.getAttribute("data-kind"), "network");
+    await screenshot(page, "error-banner");
+    await page.getByTestId("error-dismiss").click();
+    await banner.waitFor({ state: "detached" });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a signed-out endpoint asks for its password and signs in", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [profile({ signedIn: false })],
+    sign_in: {
+      sequence: [
+        { reject: { kind: "secretMissing", message: "No password is stored for Lab cloud: enter it." } },
+        { reject: { kind: "authentication", message: "[one.user.login] User couldn't be authenticated" } },
+        profile(),
+      ],
+    },
+    inventory_cached: null,
+    inventory_refresh: inventory({ profileId: "lab" }),
+  });
+  try {
+    await page.getByTestId("signin").waitFor();
+    assert.equal(await page.getByTestId("vm-row").count(), 0);
+    await page.getByTestId("signin-submit").click();
+    await page.getByText("No password is stored for Lab cloud").waitFor();
+    await page.getByTestId("signin-password").fill("wrong");
+    await page.getByTestId("signin-submit").click();
+    await page.getByText("couldn't be authenticated").waitFor();
+    await page.getByTestId("signin-password").fill("right");
+    await page.getByTestId("signin-submit").click();
+    await page.getByTestId("vm-row").first().waitFor();
+    assert.equal(
+      await page.locator('[data-testid="endpoint-item"][data-profile-id="lab"]').getAttribute("data-signed-in"),
+      "true",
+    );
+    assert.deepEqual(
+      (await ipcCalls(page, "sign_in")).map((c) => c.args),
+      [
+        { id: "lab", password: null, sessionOnly: false },
+        { id: "lab", password: "wrong", sessionOnly: false },
+        { id: "lab", password: "right", sessionOnly: false },
+      ],
+    );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("signing out and removing an endpoint (after confirming)", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo, profile()],
+    inventory_cached: null,
+    inventory_refresh: inventory(),
+    sign_out: profile({ signedIn: false }),
+    profile_remove: null,
+  });
+  try {
+    const lab = page.locator('[data-testid="endpoint-item"][data-profile-id="lab"]');
+    await lab.getByTestId("endpoint-select").click();
+    await lab.getByTestId("endpoint-sign-out").click();
+    await page.getByTestId("signin").waitFor();
+    assert.equal(await lab.getAttribute("data-signed-in"), "false");
+    assert.equal(await page.getByTestId("connection-status").innerText(), "Not connected");
+
+    await lab.getByTestId("endpoint-remove").click();
+    assert.equal((await ipcCalls(page, "profile_remove")).length, 0, "nothing removed before confirming");
+    await lab.getByTestId("endpoint-remove-confirm").click();
+    await lab.waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "profile_remove")).map((c) => c.args), [{ id: "lab" }]);
+    assert.deepEqual((await ipcCalls(page, "sign_out")).map((c) => c.args), [{ id: "lab" }]);
+    // The demo cloud is selected again and shows its inventory.
+    await page.getByTestId("vm-row").first().waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
