@@ -42,7 +42,7 @@ pub use profile::{
 };
 pub use profiles::{CONFIG_DIR_ENV, FILE_NAME, ProfileStore, SCHEMA_VERSION, default_config_dir};
 pub use secret::{SERVICE, Secret, SecretStore};
-pub use vault::{SecretRemoval, Vault};
+pub use vault::{SecretRemoval, Vault, save_profile_with};
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,37 @@ pub enum SecretRemoval {
     Left(Error),
 }
 
+/// [`Vault::save_profile`] for callers that hold the two stores apart (the app keeps one keyring
+/// connection for many operations). Blocking.
+///
+/// # Errors
+/// As [`Vault::save_profile`].
+pub fn save_profile_with(
+    profiles: &ProfileStore,
+    secrets: &SecretStore,
+    profile: Profile,
+    secret: Option<&Secret>,
+) -> Result<Profile> {
+    let mut normalized = profile;
+    normalized.normalize()?;
+    let Some(secret) = secret else {
+        return profiles.upsert(normalized);
+    };
+    let previous = secrets.get(&normalized.id)?;
+    secrets.set(&normalized.id, secret)?;
+    match profiles.upsert(normalized.clone()) {
+        Ok(saved) => Ok(saved),
+        Err(e) => {
+            // Put the keyring back as it was; the write error is the one to report.
+            let _ = match previous {
+                Some(old) => secrets.set(&normalized.id, &old),
+                None => secrets.delete(&normalized.id).map(|_| ()),
+            };
+            Err(e)
+        }
+    }
+}
+
 /// The profiles file and the secret store, used as one.
 #[derive(Debug)]
 pub struct Vault {
@@ -38,24 +69,7 @@ impl Vault {
     /// Any error of [`ProfileStore::upsert`] or [`SecretStore::set`]. If the profile write fails
     /// after a new secret was stored, that secret is deleted again.
     pub fn save_profile(&self, profile: Profile, secret: Option<&Secret>) -> Result<Profile> {
-        let mut normalized = profile;
-        normalized.normalize()?;
-        let Some(secret) = secret else {
-            return self.profiles.upsert(normalized);
-        };
-        let previous = self.secrets.get(&normalized.id)?;
-        self.secrets.set(&normalized.id, secret)?;
-        match self.profiles.upsert(normalized.clone()) {
-            Ok(saved) => Ok(saved),
-            Err(e) => {
-                // Put the keyring back as it was; the write error is the one to report.
-                let _ = match previous {
-                    Some(old) => self.secrets.set(&normalized.id, &old),
-                    None => self.secrets.delete(&normalized.id).map(|_| ()),
-                };
-                Err(e)
-            }
-        }
+        save_profile_with(&self.profiles, &self.secrets, profile, secret)
     }
 
     /// The secret of a profile, or `None` when none is stored. Blocking.

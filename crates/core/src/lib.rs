@@ -1,0 +1,26 @@
+//! OneDeck's application logic, with no UI: what the app's commands call.
+//!
+//! [`Deck`] owns the signed-in sessions of the endpoint profiles, the inventory cache, the console
+//! relay with its audit log, login-token renewal and the built-in demo cloud. It joins the library
+//! crates along DESIGN.md's data flows: profiles and secrets (`onedeck-vault`) → a client
+//! (`onedeck-opennebula`) → rows cached in SQLite (`onedeck-store`); a VM's console target from the
+//! API → a single-use relay ticket (`onedeck-relay`) → an audit row per session.
+//!
+//! It leaves to others: windows, IPC and menus (the app shell in `src-tauri/`), drawing (the UI),
+//! and every protocol detail (the crates above). Everything it returns to the UI is a plain view
+//! ([`view`]); errors carry a stable [`ErrorKind`].
+//!
+//! Secrets: a typed password goes to the endpoint (and to the keyring, unless the user keeps it
+//! for the session only) and nowhere else; in login-token mode only the token is kept. The VNC
+//! password and the relay URL reach only the console window that asks ([`ConsoleGrant`]).
+
+mod deck;
+mod error;
+pub mod view;
+
+pub use deck::{DEMO_PROFILE_ID, Deck, DeckConfig, DemoPolicy, SecretBackend};
+pub use error::{Error, ErrorKind, Result};
+pub use view::{
+    AuthModeName, ConsoleGrant, ConsoleWindow, DeckEvent, Inventory, ProfileInput, ProfileSummary,
+    SecretStorage, StateClass, VmFilterName, VmSummary,
+};

@@ -1,0 +1,309 @@
+//! What the UI is shown and sends: plain, serialisable views (camelCase, mirrored in
+//! `ui/src/lib/ipc.ts`). No view carries a secret except [`ConsoleGrant`], which only the console
+//! window receives and which is never written anywhere.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use onedeck_opennebula::{LcmState, Vm, VmState};
+use onedeck_vault::{AuthMode, Profile, VmFilter};
+use serde::{Deserialize, Serialize};
+
+/// How a profile signs in, as the UI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthModeName {
+    /// The password is stored and sent with every call.
+    Password,
+    /// The password is traded for a login token; only the token is stored.
+    LoginToken,
+}
+
+/// Which VMs the inventory lists, as the UI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum VmFilterName {
+    /// The user's own VMs.
+    Mine,
+    /// The user's and their groups' VMs.
+    MineAndGroups,
+    /// Every VM the user may see.
+    All,
+}
+
+impl From<VmFilter> for VmFilterName {
+    fn from(f: VmFilter) -> Self {
+        match f {
+            VmFilter::Mine => Self::Mine,
+            VmFilter::MineAndGroups => Self::MineAndGroups,
+            VmFilter::All => Self::All,
+        }
+    }
+}
+
+impl From<VmFilterName> for VmFilter {
+    fn from(f: VmFilterName) -> Self {
+        match f {
+            VmFilterName::Mine => Self::Mine,
+            VmFilterName::MineAndGroups => Self::MineAndGroups,
+            VmFilterName::All => Self::All,
+        }
+    }
+}
+
+/// Where a profile's secret is kept right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretStorage {
+    /// In the OS keyring.
+    Keyring,
+    /// In this process's memory, for this session only.
+    Session,
+    /// Nowhere known (not signed in, or the keyring was not asked yet).
+    None,
+}
+
+/// One endpoint as the sidebar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileSummary {
+    /// Profile id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// XML-RPC URL.
+    pub url: String,
+    /// OpenNebula user name.
+    pub user: String,
+    /// How it signs in.
+    pub auth_mode: AuthModeName,
+    /// Default inventory filter.
+    pub vm_filter: VmFilterName,
+    /// True for the built-in demo cloud.
+    pub demo: bool,
+    /// True while a session is live.
+    pub signed_in: bool,
+    /// Where its secret is kept now.
+    pub secret_storage: SecretStorage,
+}
+
+impl ProfileSummary {
+    pub(crate) fn of(profile: &Profile, demo: bool, session: Option<SecretStorage>) -> Self {
+        Self {
+            id: profile.id.to_string(),
+            name: profile.name.clone(),
+            url: profile.url.clone(),
+            user: profile.user.clone(),
+            auth_mode: match profile.auth {
+                AuthMode::Password => AuthModeName::Password,
+                AuthMode::LoginToken { .. } => AuthModeName::LoginToken,
+            },
+            vm_filter: profile.vm_filter.into(),
+            demo,
+            signed_in: session.is_some(),
+            secret_storage: session.unwrap_or(SecretStorage::None),
+        }
+    }
+}
+
+/// The endpoint form: a new profile (`id: None`) or changes to one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileInput {
+    /// The profile to change, or `None` for a new one.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// XML-RPC URL.
+    pub url: String,
+    /// OpenNebula user name.
+    pub user: String,
+    /// How to sign in.
+    pub auth_mode: AuthModeName,
+    /// Default inventory filter.
+    pub vm_filter: VmFilterName,
+    /// A certificate fingerprint the user chose to trust.
+    #[serde(default)]
+    pub pinned_sha256: Option<String>,
+    /// A PEM file of CA certificates to trust.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+/// Login tokens the app asks for last this long, and are renewed when less than
+/// [`TOKEN_RENEW_BEFORE_SECS`] is left.
+pub const TOKEN_TTL_SECS: u64 = 8 * 3600;
+/// See [`TOKEN_TTL_SECS`].
+pub const TOKEN_RENEW_BEFORE_SECS: u64 = 15 * 60;
+
+/// The badge class of a VM state: what colour the UI paints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StateClass {
+    /// ACTIVE/RUNNING.
+    Running,
+    /// Waiting to be placed (PENDING, HOLD, INIT, CLONING).
+    Pending,
+    /// Not running but kept (POWEROFF, STOPPED, SUSPENDED, UNDEPLOYED).
+    Stopped,
+    /// A `*_FAILURE` state.
+    Failed,
+    /// Between two of the above (BOOT, MIGRATE, SHUTDOWN...).
+    Transitional,
+    /// DONE.
+    Done,
+}
+
+impl StateClass {
+    /// The class of an OpenNebula STATE/LCM_STATE pair.
+    pub fn of(vm: &Vm) -> Self {
+        if vm.is_failed() {
+            return Self::Failed;
+        }
+        match vm.state {
+            VmState::Active if vm.lcm_state == LcmState::Running => Self::Running,
+            VmState::Active => Self::Transitional,
+            VmState::Init | VmState::Pending | VmState::Hold | VmState::Cloning => Self::Pending,
+            VmState::Stopped | VmState::Suspended | VmState::Poweroff | VmState::Undeployed => {
+                Self::Stopped
+            }
+            VmState::Done => Self::Done,
+            _ => Self::Transitional,
+        }
+    }
+}
+
+/// One row of the inventory. Also the cached form (JSON in the store): it has no secret field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmSummary {
+    /// VM id.
+    pub id: i32,
+    /// VM name.
+    pub name: String,
+    /// Owner's user name.
+    pub owner: String,
+    /// Group name.
+    pub group: String,
+    /// Sunstone's state label (`RUNNING`, `POWEROFF`...).
+    pub state: String,
+    /// Badge class.
+    pub state_class: StateClass,
+    /// Host of the last history record.
+    pub host: Option<String>,
+    /// IP addresses.
+    pub ips: Vec<String>,
+    /// Virtual CPUs.
+    pub vcpu: Option<u32>,
+    /// Memory in MiB.
+    pub memory_mib: Option<u64>,
+    /// True when a VNC console can be opened now.
+    pub console: bool,
+}
+
+impl VmSummary {
+    /// The row of a VM as the client decoded it.
+    pub fn of(vm: &Vm) -> Self {
+        Self {
+            id: vm.id.0,
+            name: vm.name.clone(),
+            owner: vm.uname.clone(),
+            group: vm.gname.clone(),
+            state: vm.state_label().to_owned(),
+            state_class: StateClass::of(vm),
+            host: vm.current_history().map(|h| h.hostname.clone()),
+            ips: vm.ips(),
+            vcpu: vm.template.vcpu,
+            memory_mib: vm.template.memory_mb,
+            console: vm
+                .console_target(&std::collections::BTreeMap::new())
+                .is_ok(),
+        }
+    }
+}
+
+/// A profile's inventory: fresh from the endpoint, or the cached snapshot when it is unreachable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inventory {
+    /// The profile.
+    pub profile_id: String,
+    /// When the rows were fetched from the endpoint, milliseconds since the Unix epoch.
+    pub fetched_at: u64,
+    /// True when these rows are the cached snapshot, not a fresh answer.
+    pub stale: bool,
+    /// Why fresh rows could not be had, when stale after a failed refresh.
+    pub stale_reason: Option<String>,
+    /// The VMs, by ascending id.
+    pub vms: Vec<VmSummary>,
+}
+
+/// What the shell needs to open (or focus) a console window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsoleWindow {
+    /// The window label (`console-N`): the key of [`crate::Deck::console_connect`].
+    pub label: String,
+    /// The window title, `<VM name> — OneDeck`.
+    pub title: String,
+    /// True when a window for this VM is open already: focus it instead.
+    pub existing: bool,
+}
+
+/// What a console window needs to connect. Holds secrets: sent over IPC to that window only,
+/// never logged, never stored.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsoleGrant {
+    /// `ws://127.0.0.1:PORT/?token=…`, single use, short-lived.
+    pub ws_url: String,
+    /// The VNC password, when the VM has one.
+    pub password: Option<String>,
+    /// VM id.
+    pub vm_id: i32,
+    /// VM name.
+    pub vm_name: String,
+    /// The profile's display name.
+    pub profile_name: String,
+}
+
+impl std::fmt::Debug for ConsoleGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleGrant")
+            .field("ws_url", &"<redacted>")
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("vm_id", &self.vm_id)
+            .field("vm_name", &self.vm_name)
+            .finish()
+    }
+}
+
+/// Something the UI should learn without asking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum DeckEvent {
+    /// A console session ended (the window may show why and offer to reconnect).
+    ConsoleEnded {
+        /// The console window's label.
+        label: String,
+        /// The profile.
+        profile_id: String,
+        /// The VM.
+        vm_id: i32,
+        /// How it ended, in words.
+        reason: String,
+    },
+    /// A profile's session ended without the user asking (its token could not be renewed).
+    SignedOut {
+        /// The profile.
+        profile_id: String,
+        /// Why, for the user.
+        reason: String,
+    },
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,177 @@
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use onedeck_core::{DEMO_PROFILE_ID, Deck, DeckEvent, DemoPolicy, ErrorKind};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{Env, TestResult};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(url: &str) -> Result<Ws, Box<dyn std::error::Error>> {
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Origin", "tauri://localhost".parse()?);
+    let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(ws)
+}
+
+/// The first bytes the VNC server sends: the RFB version banner.
+async fn banner(ws: &mut Ws) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await?
+            .ok_or("closed before the banner")??;
+        if let Message::Binary(bytes) = next {
+            return Ok(bytes.to_vec());
+        }
+    }
+}
+
+async fn ended(
+    events: &mut tokio::sync::broadcast::Receiver<DeckEvent>,
+) -> Result<DeckEvent, Box<dyn std::error::Error>> {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv()).await??;
+        if matches!(event, DeckEvent::ConsoleEnded { .. }) {
+            return Ok(event);
+        }
+    }
+}
+
+async fn demo() -> Result<(Env, Deck, i32, i32), Box<dyn std::error::Error>> {
+    let env = Env::new()?;
+    let deck = Deck::start(env.config(DemoPolicy::WhenNoProfile)).await?;
+    let inv = deck.inventory_refresh(DEMO_PROFILE_ID).await?;
+    let running = inv
+        .vms
+        .iter()
+        .find(|v| v.console)
+        .ok_or("no VM with a console")?
+        .id;
+    let stopped = inv
+        .vms
+        .iter()
+        .find(|v| !v.console)
+        .ok_or("every VM has a console")?
+        .id;
+    Ok((env, deck, running, stopped))
+}
+
+#[tokio::test]
+async fn a_console_session_goes_through_the_relay_and_is_audited() -> TestResult {
+    let (_env, deck, vm, _) = demo().await?;
+    let mut events = deck.subscribe();
+    let window = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+    assert!(!window.existing);
+    assert!(window.title.ends_with(" — OneDeck"), "{}", window.title);
+    let again = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+    assert!(
+        again.existing && again.label == window.label,
+        "one window per VM"
+    );
+
+    let grant = deck.console_connect(&window.label).await?;
+    assert!(
+        grant
+            .ws_url
+            .starts_with(&format!("ws://{}/?token=", deck.relay_addr()))
+    );
+    assert_eq!(grant.vm_id, vm);
+    assert!(
+        !format!("{grant:?}").contains(&grant.ws_url),
+        "Debug redacts the ticket"
+    );
+    let mut ws = connect(&grant.ws_url).await?;
+    assert_eq!(banner(&mut ws).await?, b"RFB 003.008\n");
+    // The ticket was single use.
+    assert!(
+        connect(&grant.ws_url).await.is_err(),
+        "a used ticket connected again"
+    );
+    ws.send(Message::Close(None)).await?;
+    // Drive the closing handshake to its end.
+    while let Some(Ok(_)) = ws.next().await {}
+    let DeckEvent::ConsoleEnded { label, vm_id, .. } = ended(&mut events).await? else {
+        unreachable!()
+    };
+    assert_eq!((label.as_str(), vm_id), (window.label.as_str(), vm));
+
+    let log = deck.audit_log(Some(DEMO_PROFILE_ID), 10).await?;
+    assert_eq!(log.len(), 1);
+    let row = &log[0];
+    assert_eq!(row.start.vm_id, u64::try_from(vm)?);
+    assert_eq!(row.start.user, "alice");
+    let end = row.end.as_ref().ok_or("audit row not completed")?;
+    assert!(end.bytes_to_client >= 12, "{end:?}");
+    assert_eq!(end.end_reason, "client_closed");
+
+    // Reconnect gets a fresh ticket; closing the window ends the live session.
+    let grant = deck.console_connect(&window.label).await?;
+    let mut ws = connect(&grant.ws_url).await?;
+    banner(&mut ws).await?;
+    deck.console_closed(&window.label);
+    ended(&mut events).await?;
+    let log = deck.audit_log(None, 10).await?;
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        log[0].end.as_ref().map(|e| e.end_reason.as_str()),
+        Some("closed_by_app")
+    );
+    let err = deck
+        .console_connect(&window.label)
+        .await
+        .err()
+        .ok_or("closed window connected")?;
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    deck.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_vm_that_is_not_running_gets_a_reason_not_a_window() -> TestResult {
+    let (_env, deck, _, stopped) = demo().await?;
+    let err = deck
+        .console_open(DEMO_PROFILE_ID, stopped)
+        .await
+        .err()
+        .ok_or("window for a stopped VM")?;
+    assert_eq!(err.kind(), ErrorKind::NoConsole);
+    assert!(err.to_string().contains(&format!("VM {stopped}")), "{err}");
+    assert!(deck.console_labels().is_empty());
+    let err = deck
+        .console_open(DEMO_PROFILE_ID, 999_999)
+        .await
+        .err()
+        .ok_or("window for no VM")?;
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    deck.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn quitting_closes_open_sessions_in_the_audit_log() -> TestResult {
+    let (env, deck, vm, _) = demo().await?;
+    let window = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+    let grant = deck.console_connect(&window.label).await?;
+    let mut ws = connect(&grant.ws_url).await?;
+    banner(&mut ws).await?;
+    // Give the audit writer the Started event before quitting.
+    for _ in 0..100 {
+        if !deck.audit_log(None, 1).await?.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    deck.shutdown().await;
+    let deck = Deck::start(env.config(DemoPolicy::Never)).await?;
+    let log = deck.audit_log(None, 10).await?;
+    assert_eq!(log.len(), 1);
+    let end = log[0].end.as_ref().ok_or("quit left the session open")?;
+    assert_eq!(end.end_reason, "shutdown");
+    deck.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Deck against the in-process simulator: sign-in, inventory and its cache, consoles through the
+//! relay with their audit rows, login-token renewal, the demo cloud.
+
+mod consoles;
+mod demo;
+mod profiles;
+mod support;
+mod tokens;
