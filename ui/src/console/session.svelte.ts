@@ -64,8 +64,10 @@ export class ConsoleSession {
       return;
     }
     rfb.scaleViewport = this.scale;
+    let wasConnected = false;
     rfb.addEventListener("connect", () => {
       if (attempt !== this.#attempt) return;
+      wasConnected = true;
       this.state = "connected";
       this.detail = null;
       this.needsPassword = false;
@@ -82,7 +84,7 @@ export class ConsoleSession {
         this.detail = t("console_ended_clean");
       } else {
         this.state = "failed";
-        this.detail = t("console_ended_lost");
+        this.detail = wasConnected ? t("console_ended_lost") : t("console_unreachable");
       }
     });
     rfb.addEventListener("credentialsrequired", () => {

@@ -63,9 +63,10 @@ export async function serveDist() {
  * Opens a page with Tauri's IPC mocked. `handlers` maps a command name to its result, to a
  * `{ reject: value }` object to make the command fail with that value, or to `{ sequence: [...] }`
  * whose items (results or rejects) answer successive calls, the last one repeating.
+ * `initScript` (source text) runs before the page's own scripts.
  * Returns `problems` (console errors, page errors, CSP violations) and every console line in `messages`.
  */
-export async function openApp(url, handlers) {
+export async function openApp(url, handlers, { initScript } = {}) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
@@ -111,6 +112,7 @@ export async function openApp(url, handlers) {
        return h;
      });`,
   );
+  if (initScript) await page.addInitScript(initScript);
   await page.goto(url);
   return { browser, page, problems, messages };
 }

@@ -1,0 +1,223 @@
+// The console window (console.html) in headless Chromium: IPC mocked, noVNC talking to a real
+// (tiny) VNC server over a WebSocket on 127.0.0.1.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { ipcCalls, openApp, screenshot, serveDist } from "./harness.mjs";
+import { startVncServer } from "./vnc-server.mjs";
+
+let server;
+before(async () => {
+  server = await serveDist();
+});
+after(async () => {
+  await server?.close();
+});
+
+const XK_CONTROL_L = 0xffe3;
+const XK_ALT_L = 0xffe9;
+const XK_DELETE = 0xffff;
+
+function grant(ticket, password) {
+  return { wsUrl: ticket.wsUrl, password, vmId: 42, vmName: "web-01", profileName: "Demo" };
+}
+
+/** Polls a condition on the server side (what the VNC server saw) for up to 5 s. */
+async function until(condition) {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise((ok) => setTimeout(ok, 50));
+}
+
+async function consoleState(page) {
+  return page.getByTestId("console-state").getAttribute("data-state");
+}
+
+async function waitForState(page, state) {
+  await page.locator(`[data-testid="console-state"][data-state="${state}"]`).waitFor({ timeout: 10_000 });
+}
+
+/** Asserts that no secret reached the DOM or the console. */
+async function assertNoLeak(page, messages, secrets) {
+  const html = await page.content();
+  for (const secret of secrets) {
+    assert.equal(html.includes(secret), false, "a secret is in the DOM");
+    assert.equal(
+      messages.some((m) => m.includes(secret)),
+      false,
+      "a secret is in the console",
+    );
+  }
+}
+
+test("connects with the grant's password, sends Ctrl+Alt+Del and reconnects with a fresh ticket", async () => {
+  const vnc = await startVncServer({ password: "s3cret-pw" });
+  const first = vnc.ticket();
+  const second = vnc.ticket();
+  const { browser, page, problems, messages } = await openApp(`${server.url}console.html`, {
+    console_connect: { sequence: [grant(first, "s3cret-pw"), grant(second, "s3cret-pw")] },
+  });
+  try {
+    await waitForState(page, "connected");
+    assert.equal(await page.title(), "web-01 — OneDeck");
+    assert.equal(await page.getByTestId("console-vm-name").innerText(), "web-01");
+    assert.equal(await page.getByTestId("console-screen").locator("canvas").count(), 1, "noVNC draws in the container");
+    assert.equal(await page.getByTestId("console-scale").getAttribute("aria-pressed"), "true", "scaled by default");
+    // The server's Raw update is drawn: its top-right pixel is (252, 107, 0).
+    const canvas = page.getByTestId("console-screen").locator("canvas");
+    await page.waitForFunction(() => {
+      const c = document.querySelector('[data-testid="console-screen"] canvas');
+      const pixel = c?.getContext("2d")?.getImageData(63, 0, 1, 1).data;
+      return pixel && pixel[0] === 252 && pixel[1] === 107 && pixel[2] === 0;
+    });
+    assert.ok((await canvas.boundingBox()).width > 300, "scaled up to the window");
+
+    await page.getByTestId("console-ctrl-alt-del").click();
+    await until(() => vnc.seen.keys.length >= 6);
+    assert.deepEqual(vnc.seen.keys, [
+      { down: true, keysym: XK_CONTROL_L },
+      { down: true, keysym: XK_ALT_L },
+      { down: true, keysym: XK_DELETE },
+      { down: false, keysym: XK_DELETE },
+      { down: false, keysym: XK_ALT_L },
+      { down: false, keysym: XK_CONTROL_L },
+    ]);
+    await screenshot(page, "console-connected");
+
+    await page.getByTestId("console-reconnect").click();
+    await waitForState(page, "connected");
+    await page.waitForFunction(() => window.__ipcCalls.length === 2);
+    assert.equal((await ipcCalls(page, "console_connect")).length, 2, "every attempt asks for a new ticket");
+    assert.equal(vnc.seen.connections, 2);
+    assert.deepEqual(vnc.seen.refusedTickets, [], "no ticket was used twice");
+    assert.equal(vnc.seen.authFailures, 0);
+
+    await page.getByTestId("console-scale").click();
+    assert.equal(await page.getByTestId("console-scale").getAttribute("aria-pressed"), "false");
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="console-screen"] canvas')?.getBoundingClientRect().width === 64,
+    );
+
+    await assertNoLeak(page, messages, ["s3cret-pw", first.token, second.token]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+});
+
+test("asks for the password when the grant has none, then connects", async () => {
+  const vnc = await startVncServer({ password: "typed-pw" });
+  const { browser, page, problems, messages } = await openApp(`${server.url}console.html`, {
+    console_connect: grant(vnc.ticket(), null),
+  });
+  try {
+    const input = page.getByTestId("console-password");
+    await input.waitFor({ timeout: 10_000 });
+    assert.equal(await consoleState(page), "connecting");
+    assert.equal(await input.getAttribute("type"), "password");
+    await input.fill("typed-pw");
+    await page.getByTestId("console-password-submit").click();
+    await waitForState(page, "connected");
+    assert.equal(await page.getByTestId("console-password").count(), 0, "the prompt goes away");
+    await assertNoLeak(page, messages, ["typed-pw"]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+});
+
+test("a server hang-up is a clean disconnect; Reconnect works again", async () => {
+  const vnc = await startVncServer({ password: null });
+  const { browser, page, problems } = await openApp(`${server.url}console.html`, {
+    console_connect: { sequence: [grant(vnc.ticket(), null), grant(vnc.ticket(), null)] },
+  });
+  try {
+    await waitForState(page, "connected");
+    vnc.hangUp();
+    await waitForState(page, "disconnected");
+    assert.match(await page.getByTestId("console-detail").innerText(), /session ended/);
+    assert.equal(await page.getByTestId("console-ctrl-alt-del").isDisabled(), true);
+    await page.getByTestId("console-reconnect").click();
+    await waitForState(page, "connected");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+});
+
+// noVNC logs its own failures with console.error; these tests expect exactly those lines.
+const noVncFailure = /^Failed when connecting: /;
+const chromiumWsFailure = /^WebSocket connection to '.*' failed/;
+
+test("a wrong password is a security failure with the server's reason", async () => {
+  const vnc = await startVncServer({ password: "right-pw" });
+  const { browser, page, problems, messages } = await openApp(`${server.url}console.html`, {
+    console_connect: grant(vnc.ticket(), "wrong-pw"),
+  });
+  try {
+    await waitForState(page, "failed");
+    assert.match(await page.getByTestId("console-detail").innerText(), /refused the connection: Authentication failed/);
+    assert.equal(vnc.seen.authFailures, 1);
+    await screenshot(page, "console-security-failure");
+    await assertNoLeak(page, messages, ["wrong-pw"]);
+    assert.deepEqual(
+      problems.filter((p) => !noVncFailure.test(p)),
+      [],
+      "only noVNC's own failure line",
+    );
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+});
+
+test("a refused relay URL goes from connecting to failed", async () => {
+  // A port that was free a moment ago: nothing listens there.
+  const probe = createServer();
+  await new Promise((ok) => probe.listen(0, "127.0.0.1", ok));
+  const { port } = probe.address();
+  await new Promise((ok) => probe.close(ok));
+  const ticket = { wsUrl: `ws://127.0.0.1:${port}/?token=refused-ticket`, token: "refused-ticket" };
+
+  // Records every state the toolbar shows from the first render on, before any await could miss one.
+  const recordStates = `
+    window.__states = [];
+    new MutationObserver(() => {
+      const state = document.querySelector('[data-testid="console-state"]')?.getAttribute("data-state");
+      if (state && window.__states.at(-1) !== state) window.__states.push(state);
+    }).observe(document, { subtree: true, childList: true, attributes: true });`;
+  const { browser, page, problems, messages } = await openApp(
+    `${server.url}console.html`,
+    { console_connect: grant(ticket, "pw-never-shown") },
+    { initScript: recordStates },
+  );
+  try {
+    await waitForState(page, "failed");
+    const states = await page.evaluate(() => window.__states);
+    assert.deepEqual(states, ["connecting", "failed"]);
+    assert.deepEqual((await ipcCalls(page, "console_connect")).length, 1);
+    await assertNoLeak(page, messages.filter((m) => !chromiumWsFailure.test(m)), ["pw-never-shown", "refused-ticket"]);
+    assert.equal(await page.getByTestId("console-detail").innerText(), "Could not reach the VM’s console.");
+    assert.deepEqual(
+      problems.filter((p) => !noVncFailure.test(p) && !chromiumWsFailure.test(p)),
+      [],
+      "nothing but the expected connection failure",
+    );
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a refused grant shows the shell's message", async () => {
+  const { browser, page, problems } = await openApp(`${server.url}console.html`, {
+    console_connect: { reject: { kind: "noConsole", message: "VM 42 is not running." } },
+  });
+  try {
+    await waitForState(page, "failed");
+    assert.equal(await page.getByTestId("console-detail").innerText(), "VM 42 is not running.");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
