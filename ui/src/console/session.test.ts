@@ -1,0 +1,131 @@
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type RFB from "@novnc/novnc";
+import type { ConsoleGrant } from "../lib/ipc";
+
+// noVNC needs a DOM at import time; every test passes its own RFB factory instead.
+vi.mock("@novnc/novnc", () => ({ default: class {} }));
+
+beforeAll(() => {
+  (globalThis as { window?: unknown }).window ??= globalThis;
+});
+
+afterEach(async () => {
+  const { clearMocks } = await import("@tauri-apps/api/mocks");
+  clearMocks();
+});
+
+/** Stands in for noVNC: records what the session asks of it; tests fire its events. */
+class FakeRfb extends EventTarget {
+  scaleViewport = false;
+  log: string[] = [];
+  constructor(
+    readonly url: string,
+    readonly password: string | null,
+  ) {
+    super();
+  }
+  fire(type: string, detail: unknown = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+  disconnect() {
+    this.log.push("disconnect");
+  }
+  sendCredentials(credentials: { password?: string }) {
+    this.log.push(`credentials:${credentials.password}`);
+  }
+  sendCtrlAltDel() {
+    this.log.push("ctrl-alt-del");
+  }
+  focus() {}
+}
+
+async function setup(grants: (ConsoleGrant | { reject: { kind: string; message: string } })[]) {
+  const { mockIPC } = await import("@tauri-apps/api/mocks");
+  const { ConsoleSession } = await import("./session.svelte");
+  mockIPC(() => {
+    const next = grants.shift();
+    if (!next) throw { kind: "internal", message: "no more grants" };
+    if ("reject" in next) throw next.reject;
+    return next;
+  });
+  const made: FakeRfb[] = [];
+  const session = new ConsoleSession((_target, url, password) => {
+    const rfb = new FakeRfb(url, password);
+    made.push(rfb);
+    return rfb as unknown as RFB;
+  });
+  return { session, made };
+}
+
+const target = {} as HTMLElement;
+
+function grant(token: string, password: string | null = "pw"): ConsoleGrant {
+  return { wsUrl: `ws://127.0.0.1:1/?token=${token}`, password, vmId: 4, vmName: "vm-4", profileName: "Demo" };
+}
+
+describe("ConsoleSession", () => {
+  it("connects with the grant and follows RFB's events", async () => {
+    const { session, made } = await setup([grant("a")]);
+    await session.connect(target);
+    expect(session.state).toBe("connecting");
+    expect(session.vmName).toBe("vm-4");
+    expect(made[0]).toMatchObject({ url: "ws://127.0.0.1:1/?token=a", password: "pw", scaleViewport: true });
+    session.sendCtrlAltDel(); // not yet connected: ignored
+    made[0]?.fire("connect");
+    expect(session.state).toBe("connected");
+    session.sendCtrlAltDel();
+    expect(made[0]?.log).toEqual(["ctrl-alt-del"]);
+    made[0]?.fire("disconnect", { clean: false });
+    expect(session.state).toBe("failed");
+    expect(session.detail).toBe("The connection to the VM was lost.");
+  });
+
+  it("keeps the security failure's reason over the disconnect that follows", async () => {
+    const { session, made } = await setup([grant("a")]);
+    await session.connect(target);
+    made[0]?.fire("securityfailure", { status: 1, reason: "Authentication failed" });
+    made[0]?.fire("disconnect", { clean: false });
+    expect(session.state).toBe("failed");
+    expect(session.detail).toBe("The VNC server refused the connection: Authentication failed");
+  });
+
+  it("asks for a password when RFB needs one and sends it", async () => {
+    const { session, made } = await setup([grant("a", null)]);
+    await session.connect(target);
+    expect(made[0]?.password).toBeNull();
+    made[0]?.fire("credentialsrequired", { types: ["password"] });
+    expect(session.needsPassword).toBe(true);
+    session.sendPassword("typed");
+    expect(session.needsPassword).toBe(false);
+    expect(made[0]?.log).toEqual(["credentials:typed"]);
+  });
+
+  it("reconnects with a fresh ticket and ignores the old connection's events", async () => {
+    const { session, made } = await setup([grant("a"), grant("b")]);
+    await session.connect(target);
+    made[0]?.fire("connect");
+    await session.reconnect();
+    expect(made.map((r) => r.url)).toEqual(["ws://127.0.0.1:1/?token=a", "ws://127.0.0.1:1/?token=b"]);
+    expect(made[0]?.log).toEqual(["disconnect"]);
+    made[0]?.fire("disconnect", { clean: true });
+    expect(session.state).toBe("connecting");
+    made[1]?.fire("connect");
+    expect(session.state).toBe("connected");
+  });
+
+  it("fails with the shell's message when no grant is given", async () => {
+    const { session, made } = await setup([{ reject: { kind: "noConsole", message: "VM 4 is not running." } }]);
+    await session.connect(target);
+    expect(session.state).toBe("failed");
+    expect(session.detail).toBe("VM 4 is not running.");
+    expect(made).toEqual([]);
+  });
+
+  it("toggles scaling on the live connection", async () => {
+    const { session, made } = await setup([grant("a")]);
+    await session.connect(target);
+    session.toggleScale();
+    expect(session.scale).toBe(false);
+    expect(made[0]?.scaleViewport).toBe(false);
+  });
+});
