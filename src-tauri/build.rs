@@ -16,5 +16,16 @@ fn main() {
 
 /// Every command the app shell registers; keep in step with `commands::handler()` in lib.rs.
 fn onedeck_commands() -> &'static [&'static str] {
-    &["app_info"]
+    &[
+        "app_info",
+        "profiles_list",
+        "profile_save",
+        "profile_remove",
+        "sign_in",
+        "sign_out",
+        "inventory_cached",
+        "inventory_refresh",
+        "console_open",
+        "console_connect",
+    ]
 }

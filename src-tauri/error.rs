@@ -2,13 +2,7 @@
 
 use serde::Serialize;
 
-/// What went wrong, as a stable camelCase code the UI may branch on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ErrorKind {
-    /// A failure inside the app that the user cannot fix.
-    Internal,
-}
+pub use onedeck_core::ErrorKind;
 
 /// An error returned by a command, serialised as `{ "kind": ..., "message": ... }`.
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
@@ -20,21 +14,51 @@ pub struct CommandError {
     pub message: String,
 }
 
+impl CommandError {
+    /// A failure of the shell itself (a window that would not open).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Internal,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<onedeck_core::Error> for CommandError {
+    fn from(e: onedeck_core::Error) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<tauri::Error> for CommandError {
+    fn from(e: tauri::Error) -> Self {
+        Self::internal(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn crosses_ipc_as_kind_and_message() {
-        let error = CommandError {
-            kind: ErrorKind::Internal,
-            message: "the relay could not start".into(),
-        };
+        let error = CommandError::internal("the relay could not start");
         let json = serde_json::to_value(&error).expect("plain data serialises");
         assert_eq!(
             json,
             serde_json::json!({ "kind": "internal", "message": "the relay could not start" }),
             "ui/src/lib/ipc.ts reads exactly these two fields"
         );
+    }
+
+    #[test]
+    fn library_errors_keep_their_kind() {
+        let error = CommandError::from(onedeck_core::Error::SecretMissing("Lab".into()));
+        let json = serde_json::to_value(&error).expect("plain data serialises");
+        assert_eq!(json["kind"], "secretMissing");
+        assert!(json["message"].as_str().is_some_and(|m| m.contains("Lab")));
     }
 }

@@ -1,14 +1,20 @@
 //! The OneDeck app shell: a thin Tauri layer over the library crates.
 //!
-//! It builds the windows, holds long-lived state and exposes commands that translate IPC to
-//! library calls and typed errors to a serialisable form. Policy and logic live in `crates/`.
+//! It builds the windows, holds the [`onedeck_core::Deck`] as managed state and exposes commands
+//! that translate IPC to its calls and its typed errors to a serialisable form. Policy and logic
+//! live in `crates/`.
 
 mod commands;
 mod error;
+mod windows;
 
 pub use error::{CommandError, ErrorKind};
 
-/// Starts the app: logging, the Tauri builder with its commands, and the main window.
+use onedeck_core::{Deck, DeckConfig, DeckEvent};
+use tauri::{Emitter, Manager, RunEvent};
+
+/// Starts the app: logging, the deck (relay, store, demo cloud), the Tauri builder with its
+/// commands, and the main window.
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -18,12 +24,52 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .init();
 
-    let result = tauri::Builder::default()
+    let app = tauri::Builder::default()
         .invoke_handler(commands::handler())
-        .run(tauri::generate_context!("tauri.conf.json"));
-    if let Err(error) = result {
-        // Nothing is on screen to report to at this point: stderr and a failing exit code.
-        tracing::error!(%error, "OneDeck could not start");
-        std::process::exit(1);
-    }
+        .on_window_event(windows::on_window_event)
+        .setup(|app| {
+            let deck = tauri::async_runtime::block_on(Deck::start(DeckConfig::default()))?;
+            forward_events(app.handle().clone(), &deck);
+            app.manage(deck);
+            Ok(())
+        })
+        .build(tauri::generate_context!("tauri.conf.json"));
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => {
+            // Nothing is on screen to report to at this point: stderr and a failing exit code.
+            tracing::error!(%error, "OneDeck could not start");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event
+            && let Some(deck) = handle.try_state::<Deck>()
+        {
+            // Close console sessions (audit rows get their end) and stop the demo cloud.
+            tauri::async_runtime::block_on(deck.shutdown());
+        }
+    });
+}
+
+/// Passes the deck's events to the main window (`console-ended`, `signed-out`).
+fn forward_events(app: tauri::AppHandle, deck: &Deck) {
+    let mut events = deck.subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let name = match &event {
+                        DeckEvent::ConsoleEnded { .. } => "console-ended",
+                        DeckEvent::SignedOut { .. } => "signed-out",
+                    };
+                    if let Err(e) = app.emit_to("main", name, &event) {
+                        tracing::warn!(error = %e, "could not tell the main window");
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }

@@ -1,0 +1,35 @@
+//! Console windows: opened from the main window, connected from their own.
+
+use onedeck_core::{ConsoleGrant, Deck};
+use tauri::{AppHandle, Manager, State, WebviewWindow};
+
+use crate::error::CommandError;
+
+/// Opens the console window of a VM, or focuses the one already open.
+#[tauri::command]
+pub async fn console_open(
+    app: AppHandle,
+    deck: State<'_, Deck>,
+    id: String,
+    vm_id: i32,
+) -> Result<(), CommandError> {
+    let window = deck.console_open(&id, vm_id).await?;
+    if let Some(existing) = app.get_webview_window(&window.label) {
+        existing.set_focus()?;
+        return Ok(());
+    }
+    if let Err(e) = crate::windows::open_console(&app, &window.label, &window.title) {
+        deck.console_closed(&window.label);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// A fresh single-use relay ticket and the VNC password, for the calling console window only.
+#[tauri::command]
+pub async fn console_connect(
+    window: WebviewWindow,
+    deck: State<'_, Deck>,
+) -> Result<ConsoleGrant, CommandError> {
+    Ok(deck.console_connect(window.label()).await?)
+}

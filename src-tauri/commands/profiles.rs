@@ -1,0 +1,46 @@
+//! Endpoint profiles and sign-in.
+
+use onedeck_core::{Deck, ProfileInput, ProfileSummary};
+use tauri::State;
+
+use crate::error::CommandError;
+
+/// Every profile with its sign-in state, the demo cloud first.
+#[tauri::command]
+pub async fn profiles_list(deck: State<'_, Deck>) -> Result<Vec<ProfileSummary>, CommandError> {
+    Ok(deck.profiles().await?)
+}
+
+/// Signs in with the form's values, then saves the profile and its secret.
+#[tauri::command]
+pub async fn profile_save(
+    deck: State<'_, Deck>,
+    input: ProfileInput,
+    password: Option<String>,
+    session_only: bool,
+) -> Result<ProfileSummary, CommandError> {
+    Ok(deck.save_profile(input, password, session_only).await?)
+}
+
+/// Removes a profile, its secret and its cache.
+#[tauri::command]
+pub async fn profile_remove(deck: State<'_, Deck>, id: String) -> Result<(), CommandError> {
+    Ok(deck.remove_profile(&id).await?)
+}
+
+/// Signs in with the typed password, or the stored secret when none is given.
+#[tauri::command]
+pub async fn sign_in(
+    deck: State<'_, Deck>,
+    id: String,
+    password: Option<String>,
+    session_only: bool,
+) -> Result<ProfileSummary, CommandError> {
+    Ok(deck.sign_in(&id, password, session_only).await?)
+}
+
+/// Ends a profile's session.
+#[tauri::command]
+pub async fn sign_out(deck: State<'_, Deck>, id: String) -> Result<ProfileSummary, CommandError> {
+    Ok(deck.sign_out(&id).await?)
+}
