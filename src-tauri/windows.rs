@@ -13,8 +13,6 @@ pub fn open_console(app: &AppHandle, label: &str, title: &str) -> tauri::Result<
         .title(title)
         .inner_size(1040.0, 820.0)
         .min_inner_size(480.0, 360.0)
-        // Nothing a console page does needs to outlive it on disk.
-        .incognito(true)
         .build()?;
     Ok(())
 }

@@ -47,8 +47,27 @@ def app_binary() -> Path:
     return binary.resolve()
 
 
-@pytest.fixture(scope="session")
-def tauri_driver():
+def isolated_env(home: Path) -> dict:
+    """The environment for an app whose every per-user directory lies under `home`.
+
+    The D-Bus session (and so the keyring daemon) is inherited: it is the test session's own.
+    """
+    env = dict(os.environ)
+    for var in ("ONEDECK_CONFIG_DIR", "ONEDECK_DATA_DIR"):
+        env.pop(var, None)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        ONEDECK_LOG="info",
+    )
+    return env
+
+
+def start_driver(env: dict, log_path: Path):
+    """Starts tauri-driver (and so, per session, the app) with `env`; returns (url, process, log)."""
     if not os.environ.get("DISPLAY"):
         pytest.fail("no DISPLAY: run through scripts/with-display.sh (make test does)")
     exe = shutil.which("tauri-driver") or str(Path.home() / ".cargo" / "bin" / "tauri-driver")
@@ -56,38 +75,63 @@ def tauri_driver():
     if not native:
         pytest.fail("WebKitWebDriver is missing: install Debian's webkit2gtk-driver")
     port, native_port = _free_port(), _free_port()
-    log = open(ARTIFACTS.parent / "tauri-driver.log", "w") if ARTIFACTS.parent.is_dir() else subprocess.DEVNULL
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
     proc = subprocess.Popen(
         [exe, "--port", str(port), "--native-port", str(native_port), "--native-driver", native],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         _wait_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    except Exception:
+        proc.kill()
+        log.close()
+        raise
+    return f"http://127.0.0.1:{port}", proc, log
 
 
-@pytest.fixture
-def app(tauri_driver, app_binary):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def stop_driver(proc: subprocess.Popen, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def new_session(driver_url: str, app_binary: Path):
+    """A WebDriver session: tauri-driver launches the app for it."""
     options = ArgOptions()
     options.set_capability("browserName", "wry")
     options.set_capability("tauri:options", {"application": str(app_binary)})
     # A loaded 2-core machine occasionally drops the very first session request; retry twice.
     for attempt in range(3):
         try:
-            driver = webdriver.Remote(command_executor=tauri_driver, options=options)
-            break
+            return webdriver.Remote(command_executor=driver_url, options=options)
         except Exception:  # noqa: BLE001 - any failure to open a session is retried the same way
             if attempt == 2:
                 raise
             time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def tauri_driver(tmp_path_factory):
+    """A tauri-driver whose apps see a private, empty home: they start with the demo cloud."""
+    home = tmp_path_factory.mktemp("home")
+    url, proc, log = start_driver(isolated_env(home), ARTIFACTS.parent / "tauri-driver.log")
+    try:
+        yield url
+    finally:
+        stop_driver(proc, log)
+
+
+@pytest.fixture
+def app(tauri_driver, app_binary):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = new_session(tauri_driver, app_binary)
     try:
         yield driver
     finally:

@@ -20,8 +20,15 @@ def test_main_window_shows_the_shell(app):
     header = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=app-header]")))
     assert app.title == "OneDeck"
     assert header.find_element(By.TAG_NAME, "h1").text == "OneDeck"
-    empty = app.find_element(By.CSS_SELECTOR, "[data-testid=inventory-empty]")
-    assert "No virtual machines" in empty.text
+    # A first start (empty home) shows the demo cloud, signed in, with its VMs.
+    demo = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]"))
+    )
+    assert demo.get_attribute("data-signed-in") == "true"
+    assert demo.find_element(By.CSS_SELECTOR, "[data-testid=demo-badge]").is_displayed()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
+    states = {e.get_attribute("data-state-class") for e in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-state]")}
+    assert {"running", "stopped"} <= states, states
     # Let WebKit paint two frames before capturing, or the capture can precede the first paint.
     app.execute_async_script(
         "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));"
