@@ -66,8 +66,10 @@ test-python: deps-test
 	@# noVNC in Chromium to the simulator's built-in RFB consoles (password and typed keys).
 	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli node tests/sim/novnc_builtin.mjs
 
+# The full-flow test signs in to a simulator that onedeck-cli runs.
 test-e2e: deps-test app
-	$(IN_SESSION) $(PYTEST) -q tests/e2e
+	$(CARGO) build -p onedeck-cli
+	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) $(PYTEST) -q tests/e2e
 
 package: deps
 	$(TAURI) build --bundles deb
