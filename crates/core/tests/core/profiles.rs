@@ -172,3 +172,63 @@ async fn an_unreachable_endpoint_serves_the_cached_inventory_marked_stale() -> T
     deck.shutdown().await;
     Ok(())
 }
+
+/// With no keyring reachable, saving asks the user (keyringUnavailable) before the password goes
+/// anywhere, and "keep for this session only" then works. Runs in a child process with no bus.
+#[test]
+fn no_keyring_is_reported_before_sign_in_and_session_only_still_works() -> TestResult {
+    let runtime = tempfile::tempdir()?;
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "profiles::child_no_keyring",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-NO-KEYRING-OK"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "child process of no_keyring_is_reported_before_sign_in_and_session_only_still_works"]
+async fn child_no_keyring() -> TestResult {
+    let sim = sim().await?;
+    let env = Env::new()?;
+    let config = onedeck_core::DeckConfig {
+        secrets: onedeck_core::SecretBackend::OsKeyring,
+        ..env.config(onedeck_core::DemoPolicy::Never)
+    };
+    let deck = onedeck_core::Deck::start(config).await?;
+    let err = deck
+        .save_profile(
+            input(&sim.endpoint_url(), AuthModeName::Password),
+            Some(PASSWORD.into()),
+            false,
+        )
+        .await
+        .err()
+        .ok_or("saved without a keyring")?;
+    assert_eq!(err.kind(), ErrorKind::KeyringUnavailable, "{err}");
+    assert!(deck.profiles().await?.is_empty(), "nothing saved");
+    let saved = deck
+        .save_profile(
+            input(&sim.endpoint_url(), AuthModeName::Password),
+            Some(PASSWORD.into()),
+            true,
+        )
+        .await?;
+    assert_eq!(saved.secret_storage, SecretStorage::Session);
+    assert!(!deck.inventory_refresh(&saved.id).await?.vms.is_empty());
+    deck.shutdown().await;
+    sim.shutdown().await?;
+    println!("CHILD-NO-KEYRING-OK");
+    Ok(())
+}
