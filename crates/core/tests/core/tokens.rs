@@ -128,3 +128,53 @@ async fn login_token_mode_keeps_only_the_token_and_renews_it_before_expiry() -> 
     sim.shutdown().await?;
     Ok(())
 }
+
+/// The deck's own loop renews a token nobody asked about: a 4 s token renewed when under 3 s is
+/// left, checked every 100 ms, is replaced within a few seconds and the session keeps working.
+#[tokio::test]
+async fn the_background_loop_renews_tokens_by_itself() -> TestResult {
+    let sim = sim().await?;
+    let env = Env::new()?;
+    let mut profile = onedeck_vault::Profile::new("Short tokens", &sim.endpoint_url(), USER)?;
+    profile.auth = onedeck_vault::AuthMode::LoginToken {
+        token_ttl_secs: 4,
+        renew_before_secs: 3,
+    };
+    let profile =
+        onedeck_vault::ProfileStore::in_dir(&env.dir.path().join("config"))?.upsert(profile)?;
+    let config = onedeck_core::DeckConfig {
+        renewal_interval: Duration::from_millis(100),
+        ..env.config(onedeck_core::DemoPolicy::Never)
+    };
+    let deck = onedeck_core::Deck::start(config).await?;
+    deck.sign_in(profile.id.as_str(), Some(PASSWORD.into()), false)
+        .await?;
+    let first = deck.token_expiry(profile.id.as_str()).ok_or("no lease")?;
+    let first_token = env.secrets.get(&profile.id)?.ok_or("nothing stored")?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while deck.token_expiry(profile.id.as_str()) == Some(first) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the loop never renewed the token"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = env.secrets.get(&profile.id)?.ok_or("nothing stored")?;
+    assert_ne!(
+        second, first_token,
+        "the renewed token replaced the old one in the keyring"
+    );
+    // Past the first token's lifetime the session still works.
+    let until_first_expired = first.duration_since(SystemTime::now()).unwrap_or_default();
+    tokio::time::sleep(until_first_expired + Duration::from_millis(1200)).await;
+    assert!(
+        !deck
+            .inventory_refresh(profile.id.as_str())
+            .await?
+            .vms
+            .is_empty()
+    );
+    deck.shutdown().await;
+    sim.shutdown().await?;
+    Ok(())
+}
