@@ -144,4 +144,34 @@ describe("InventoryState", () => {
     expect(state.shown.map((v) => v.id)).toEqual([2]);
     state.stop();
   });
+
+  it("pauses polling while the window is hidden and catches up when it is shown", async () => {
+    const page = Object.assign(new EventTarget(), { visibilityState: "visible" });
+    (globalThis as { document?: unknown }).document = page;
+    try {
+      const calls = await shell(null, []);
+      const { state } = await setup();
+      const unwatch = state.watchVisibility();
+      await state.show("p");
+      expect(refreshes(calls)).toBe(1);
+
+      page.visibilityState = "hidden";
+      page.dispatchEvent(new Event("visibilitychange"));
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(refreshes(calls)).toBe(1);
+
+      page.visibilityState = "visible";
+      page.dispatchEvent(new Event("visibilitychange"));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(refreshes(calls)).toBe(2); // overdue: at once
+      await vi.advanceTimersByTimeAsync(15_000);
+      expect(refreshes(calls)).toBe(3);
+
+      unwatch();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(refreshes(calls)).toBe(3);
+    } finally {
+      delete (globalThis as { document?: unknown }).document;
+    }
+  });
 });

@@ -113,7 +113,13 @@ export async function openApp(url, handlers, { initScript } = {}) {
      });`,
   );
   if (initScript) await page.addInitScript(initScript);
-  await page.goto(url);
+  try {
+    await page.goto(url);
+  } catch (error) {
+    // The caller never gets the browser to close: close it here or the test process hangs.
+    await browser.close();
+    throw error;
+  }
   return { browser, page, problems, messages };
 }
 

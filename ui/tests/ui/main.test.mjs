@@ -224,6 +224,8 @@ test("the inventory renders rows, filters them and labels the demo cloud", async
       "pending",
     );
     await screenshot(page, "inventory");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "inventory-dark");
 
     const filter = page.getByTestId("inventory-filter");
     await filter.fill("WEB");
@@ -351,6 +353,12 @@ test("a signed-out endpoint asks for its password and signs in", async () => {
     assert.equal(await page.getByTestId("vm-row").count(), 0);
     await page.getByTestId("signin-submit").click();
     await page.getByText("No password is stored for Lab cloud").waitFor();
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.getAttribute("data-testid")),
+      "signin-password",
+      "the password field asks for the secret",
+    );
+    await screenshot(page, "signin-secret-missing");
     await page.getByTestId("signin-password").fill("wrong");
     await page.getByTestId("signin-submit").click();
     await page.getByText("couldn't be authenticated").waitFor();
