@@ -117,13 +117,19 @@ export class ConsoleSession {
 
   /** Sends Ctrl+Alt+Del to the VM. */
   sendCtrlAltDel(): void {
-    if (this.state === "connected") this.#rfb?.sendCtrlAltDel();
+    if (this.state !== "connected") return;
+    this.#rfb?.sendCtrlAltDel();
+    // The click moved the keyboard focus to the toolbar; typing should reach the VM again.
+    this.#rfb?.focus({ preventScroll: true });
   }
 
   /** Switches between scaling the screen to the window and showing it 1:1. */
   toggleScale(): void {
     this.scale = !this.scale;
-    if (this.#rfb) this.#rfb.scaleViewport = this.scale;
+    if (this.#rfb) {
+      this.#rfb.scaleViewport = this.scale;
+      if (this.state === "connected") this.#rfb.focus({ preventScroll: true });
+    }
   }
 
   /** Ends the session (window closing). */

@@ -36,7 +36,9 @@ class FakeRfb extends EventTarget {
   sendCtrlAltDel() {
     this.log.push("ctrl-alt-del");
   }
-  focus() {}
+  focus() {
+    this.log.push("focus");
+  }
 }
 
 async function setup(grants: (ConsoleGrant | { reject: { kind: string; message: string } })[]) {
@@ -74,7 +76,7 @@ describe("ConsoleSession", () => {
     made[0]?.fire("connect");
     expect(session.state).toBe("connected");
     session.sendCtrlAltDel();
-    expect(made[0]?.log).toEqual(["ctrl-alt-del"]);
+    expect(made[0]?.log).toEqual(["focus", "ctrl-alt-del", "focus"]);
     made[0]?.fire("disconnect", { clean: false });
     expect(session.state).toBe("failed");
     expect(session.detail).toBe("The connection to the VM was lost.");
@@ -106,7 +108,7 @@ describe("ConsoleSession", () => {
     made[0]?.fire("connect");
     await session.reconnect();
     expect(made.map((r) => r.url)).toEqual(["ws://127.0.0.1:1/?token=a", "ws://127.0.0.1:1/?token=b"]);
-    expect(made[0]?.log).toEqual(["disconnect"]);
+    expect(made[0]?.log).toEqual(["focus", "disconnect"]);
     made[0]?.fire("disconnect", { clean: true });
     expect(session.state).toBe("connecting");
     made[1]?.fire("connect");

@@ -1,9 +1,9 @@
 // Shared harness for UI tests: serves the built ui/dist over loopback with the app's own CSP and
 // drives Debian's Chromium through playwright-core, with Tauri's IPC replaced by @tauri-apps/api/mocks.
 import { createServer } from "node:http";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { extname, join, normalize, resolve } from "node:path";
+import { extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -30,29 +30,43 @@ export async function appCsp() {
     .join("; ");
 }
 
-/** Serves ui/dist on 127.0.0.1 with an ephemeral port. */
+/** Every file under `dir`, keyed by its URL path ("/assets/x.js"). */
+async function snapshot(dir, prefix = "") {
+  const files = new Map();
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) {
+      for (const [sub, body] of await snapshot(join(dir, entry.name), path)) files.set(sub, body);
+    } else {
+      files.set(path, await readFile(join(dir, entry.name)));
+    }
+  }
+  return files;
+}
+
+/**
+ * Serves ui/dist on 127.0.0.1 with an ephemeral port. The files are read once at start, so a
+ * `npm run build` running meanwhile (it empties dist/ first) cannot break a test half-way.
+ */
 export async function serveDist() {
   if (!existsSync(join(distDir, "index.html"))) {
     throw new Error("ui/dist is missing: run `npm run build` in ui/ first");
   }
   const csp = await appCsp();
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    const file = normalize(join(distDir, path === "/" ? "index.html" : path));
-    if (!file.startsWith(distDir)) {
-      res.writeHead(403).end();
+  const files = await snapshot(distDir);
+  const server = createServer((req, res) => {
+    const requested = new URL(req.url ?? "/", "http://x").pathname;
+    const path = requested === "/" ? "/index.html" : requested;
+    const body = files.get(path);
+    if (body === undefined) {
+      res.writeHead(404).end();
       return;
     }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, {
-        "content-type": mime[extname(file)] ?? "application/octet-stream",
-        "content-security-policy": csp,
-      });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
+    res.writeHead(200, {
+      "content-type": mime[extname(path)] ?? "application/octet-stream",
+      "content-security-policy": csp,
+    });
+    res.end(body);
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address();
