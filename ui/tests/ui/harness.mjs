@@ -22,9 +22,14 @@ const mime = {
   ".json": "application/json",
 };
 
+/** The app's tauri.conf.json. */
+async function tauriConf() {
+  return JSON.parse(await readFile(join(repoRoot, "tauri.conf.json"), "utf8"));
+}
+
 /** The CSP from tauri.conf.json, as one header value, so the page runs under the app's policy. */
 export async function appCsp() {
-  const conf = JSON.parse(await readFile(join(repoRoot, "tauri.conf.json"), "utf8"));
+  const conf = await tauriConf();
   return Object.entries(conf.app.security.csp)
     .map(([directive, sources]) => `${directive} ${sources}`)
     .join("; ");
@@ -81,6 +86,7 @@ export async function serveDist() {
  * Returns `problems` (console errors, page errors, CSP violations) and every console line in `messages`.
  */
 export async function openApp(url, handlers, { initScript } = {}) {
+  const conf = await tauriConf();
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
@@ -126,6 +132,8 @@ export async function openApp(url, handlers, { initScript } = {}) {
        return h;
      });`,
   );
+  // tauri.conf.json sets freezePrototype: the app must run with a frozen Object.prototype.
+  if (conf.app.security.freezePrototype) await page.addInitScript("Object.freeze(Object.prototype);");
   if (initScript) await page.addInitScript(initScript);
   try {
     await page.goto(url);

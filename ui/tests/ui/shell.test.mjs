@@ -25,6 +25,7 @@ test("the shell renders header, empty inventory and the version from app_info", 
     await page.getByText("No endpoints yet.").waitFor();
     const calls = await page.evaluate(() => window.__ipcCalls.map((c) => c.cmd).sort());
     assert.deepEqual(calls, ["app_info", "profiles_list"], "the shell asks for app_info and the profiles once");
+    assert.equal(await page.evaluate(() => Object.isFrozen(Object.prototype)), true, "runs as under freezePrototype");
     await screenshot(page, "shell");
     assert.deepEqual(problems, [], "no console errors or CSP violations");
   } finally {
