@@ -2,6 +2,7 @@
 // Form-level failures (save, sign in) are thrown back to the form that asked; the rest go to the banner.
 import type { ErrorBanner } from "../lib/errors.svelte";
 import {
+  IpcError,
   profileRemove,
   profileSave,
   profilesList,
@@ -17,9 +18,14 @@ export class Endpoints {
   profiles = $state<ProfileSummary[]>([]);
   selectedId = $state<string | null>(null);
   loaded = $state(false);
+  /** Why signing in with the stored secret failed, per profile (shown by the sign-in form). */
+  autoSignInErrors = $state<Record<string, IpcError>>({});
   selected = $derived<ProfileSummary | null>(this.profiles.find((p) => p.id === this.selectedId) ?? null);
 
   readonly #errors: ErrorBanner;
+  /** Profiles already tried with their stored secret in this run: one silent try each. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping, never rendered
+  readonly #tried = new Set<string>();
 
   constructor(errors: ErrorBanner) {
     this.#errors = errors;
@@ -32,6 +38,7 @@ export class Endpoints {
       if (!this.profiles.some((p) => p.id === this.selectedId)) {
         this.selectedId = this.profiles[0]?.id ?? null;
       }
+      if (this.selectedId !== null) void this.trySignIn(this.selectedId);
     } catch (error) {
       this.#errors.show(error, "profiles_list");
     } finally {
@@ -42,6 +49,30 @@ export class Endpoints {
   /** Selects a profile by id. */
   select(id: string): void {
     this.selectedId = id;
+    void this.trySignIn(id);
+  }
+
+  /**
+   * Signs a signed-out profile in with its stored secret, once per run, so a user whose password
+   * is in the keyring never has to type it. "Nothing stored" is the normal case of a profile kept
+   * for the session only and stays silent; any other failure is shown by the sign-in form.
+   */
+  async trySignIn(id: string): Promise<void> {
+    const profile = this.profiles.find((p) => p.id === id);
+    if (!profile || profile.signedIn || this.#tried.has(id)) return;
+    this.#tried.add(id);
+    try {
+      this.#upsert(await signIn({ id, password: null, sessionOnly: false }));
+    } catch (raw) {
+      const error = IpcError.from("sign_in", raw);
+      if (error.kind !== "secretMissing") this.autoSignInErrors = { ...this.autoSignInErrors, [id]: error };
+    }
+  }
+
+  /** Drops the silent sign-in's error once the user signs in by hand. */
+  forgetAutoSignInError(id: string): void {
+    if (!(id in this.autoSignInErrors)) return;
+    this.autoSignInErrors = Object.fromEntries(Object.entries(this.autoSignInErrors).filter(([key]) => key !== id));
   }
 
   /** Saves a profile (throws IpcError for the dialog), then lists and selects it. */

@@ -340,6 +340,8 @@ test("a signed-out endpoint asks for its password and signs in", async () => {
     profiles_list: [profile({ signedIn: false })],
     sign_in: {
       sequence: [
+        // The silent try with the stored secret when the endpoint is selected, then the user's own.
+        { reject: { kind: "secretMissing", message: "No password is stored for Lab cloud: enter it." } },
         { reject: { kind: "secretMissing", message: "No password is stored for Lab cloud: enter it." } },
         { reject: { kind: "authentication", message: "[one.user.login] User couldn't be authenticated" } },
         profile(),
@@ -351,6 +353,8 @@ test("a signed-out endpoint asks for its password and signs in", async () => {
   try {
     await page.getByTestId("signin").waitFor();
     assert.equal(await page.getByTestId("vm-row").count(), 0);
+    // "Nothing stored" from the silent try is not an error to show.
+    assert.equal(await page.getByTestId("signin-error").count(), 0);
     await page.getByTestId("signin-submit").click();
     await page.getByText("No password is stored for Lab cloud").waitFor();
     assert.equal(
@@ -373,10 +377,49 @@ test("a signed-out endpoint asks for its password and signs in", async () => {
       (await ipcCalls(page, "sign_in")).map((c) => c.args),
       [
         { id: "lab", password: null, sessionOnly: false },
+        { id: "lab", password: null, sessionOnly: false },
         { id: "lab", password: "wrong", sessionOnly: false },
         { id: "lab", password: "right", sessionOnly: false },
       ],
     );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("an endpoint whose secret is stored signs in by itself when selected", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [profile({ signedIn: false })],
+    sign_in: profile(),
+    inventory_cached: null,
+    inventory_refresh: inventory({ profileId: "lab" }),
+  });
+  try {
+    await page.getByTestId("vm-row").first().waitFor();
+    assert.deepEqual(
+      (await ipcCalls(page, "sign_in")).map((c) => c.args),
+      [{ id: "lab", password: null, sessionOnly: false }],
+      "one silent try with the stored secret, no password typed",
+    );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a stored secret the endpoint refuses is explained on the sign-in form", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [profile({ signedIn: false })],
+    sign_in: { reject: { kind: "authentication", message: "The login token of \"Lab cloud\" has expired" } },
+    inventory_cached: null,
+  });
+  try {
+    await page.getByTestId("signin-error").waitFor();
+    assert.match(await page.getByTestId("signin-error").innerText(), /has expired/);
+    assert.equal(await page.getByTestId("signin-error").getAttribute("data-kind"), "authentication");
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
