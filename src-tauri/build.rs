@@ -4,6 +4,7 @@ fn main() {
     // Capabilities live under src-tauri/, not at the root where tauri-build would look by default;
     // without this line a capability edit would not rebuild the app.
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    println!("cargo:rerun-if-changed=src-tauri/command_names.rs");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
         // Listing the app's own commands turns on the ACL for them: a window whose capability
@@ -14,18 +15,8 @@ fn main() {
     }
 }
 
-/// Every command the app shell registers; keep in step with `commands::handler()` in lib.rs.
+include!("command_names.rs");
+
 fn onedeck_commands() -> &'static [&'static str] {
-    &[
-        "app_info",
-        "profiles_list",
-        "profile_save",
-        "profile_remove",
-        "sign_in",
-        "sign_out",
-        "inventory_cached",
-        "inventory_refresh",
-        "console_open",
-        "console_connect",
-    ]
+    COMMAND_NAMES
 }

@@ -5,7 +5,7 @@ mod console;
 mod inventory;
 mod profiles;
 
-/// The invoke handler with every command; keep in step with build.rs's command list.
+/// The invoke handler with every command; keep in step with `command_names.rs` (tested).
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app::app_info,
@@ -21,32 +21,26 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
     ]
 }
 
-/// Every command name, as build.rs lists them for the ACL (checked by a test).
-#[cfg(test)]
-pub const NAMES: &[&str] = &[
-    "app_info",
-    "profiles_list",
-    "profile_save",
-    "profile_remove",
-    "sign_in",
-    "sign_out",
-    "inventory_cached",
-    "inventory_refresh",
-    "console_open",
-    "console_connect",
-];
-
 #[cfg(test)]
 mod tests {
-    use super::NAMES;
+    include!("../command_names.rs");
 
     #[test]
-    fn build_rs_lists_every_command_for_the_acl() {
-        let build_rs = include_str!("../build.rs");
-        for name in NAMES {
+    fn every_command_of_the_acl_list_is_registered_and_granted_to_a_window() {
+        let handler = include_str!("mod.rs");
+        let capabilities = [
+            include_str!("../capabilities/main.json"),
+            include_str!("../capabilities/console.json"),
+        ];
+        for name in COMMAND_NAMES {
             assert!(
-                build_rs.contains(&format!("\"{name}\"")),
-                "{name} missing in build.rs"
+                handler.contains(&format!("::{name},")),
+                "{name} is not in handler()"
+            );
+            let permission = format!("\"allow-{}\"", name.replace('_', "-"));
+            assert!(
+                capabilities.iter().any(|c| c.contains(&permission)),
+                "no window may call {name}"
             );
         }
     }

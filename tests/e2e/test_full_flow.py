@@ -10,9 +10,9 @@ password.
 
 import os
 import secrets
-import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -26,45 +26,20 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from conftest import ARTIFACTS, isolated_env, new_session, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = Path(os.environ.get("ONEDECK_CLI", Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "debug" / "onedeck-cli"))
+# The simulator helpers of the Python suite (onedeck-cli from $ONEDECK_CLI, as make sets it).
+sys.path.insert(0, str(REPO / "tests" / "python"))
+from test_sim_support import free_port_range, simulator  # noqa: E402
+
 PASSWORD = "Canary-" + secrets.token_hex(12)
-
-
-def free_port_range(count: int = 32) -> int:
-    """A base port with `count` free ports above it (the simulator's VNC_PORTS/START)."""
-    for base in range(20000 + os.getpid() % 2000 * 8, 60000, count):
-        socks = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 @pytest.fixture
 def sim_url():
-    if not CLI.is_file():
-        pytest.fail(f"{CLI} not built: cargo build -p onedeck-cli")
-    proc = subprocess.Popen(
-        [str(CLI), "sim", "--listen", "127.0.0.1:0", "--vnc", "builtin", "--vnc-base", str(free_port_range()), "--user", f"carol:{PASSWORD}:admin"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), f"simulator said {url!r}"
+    """A simulator with a user only this test knows, and built-in consoles on free ports."""
+    with simulator(
+        "--vnc", "builtin", "--vnc-base", str(free_port_range(32)), "--user", f"carol:{PASSWORD}:admin"
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def keyring_lookup(profile_id: str):

@@ -1,7 +1,7 @@
 use onedeck_core::{AuthModeName, ErrorKind, SecretStorage};
 use onedeck_vault::ProfileId;
 
-use crate::support::{Env, PASSWORD, TestResult, input, sim};
+use crate::support::{Env, PASSWORD, Signed, TestResult, input, kind, signed_in, sim};
 
 #[tokio::test]
 async fn a_wrong_password_saves_nothing() -> TestResult {
@@ -29,77 +29,55 @@ async fn a_wrong_password_saves_nothing() -> TestResult {
 
 #[tokio::test]
 async fn save_sign_out_and_sign_in_again_with_the_stored_password() -> TestResult {
-    let sim = sim().await?;
-    let env = Env::new()?;
-    let deck = env.deck().await?;
-    let saved = deck
-        .save_profile(
-            input(&sim.endpoint_url(), AuthModeName::Password),
-            Some(PASSWORD.into()),
-            false,
-        )
-        .await?;
+    let t = signed_in(AuthModeName::Password, false).await?;
+    let saved = t.profile.clone();
     assert!(saved.signed_in);
     assert_eq!(saved.secret_storage, SecretStorage::Keyring);
     assert!(!saved.demo);
     let id = ProfileId::parse(&saved.id)?;
     assert_eq!(
-        env.secrets.get(&id)?.map(|s| s.expose().to_owned()),
+        t.env.secrets.get(&id)?.map(|s| s.expose().to_owned()),
         Some(PASSWORD.to_owned())
     );
-    let file = std::fs::read_to_string(env.dir.path().join("config/profiles.toml"))?;
+    let file = std::fs::read_to_string(t.env.dir.path().join("config/profiles.toml"))?;
     assert!(
         file.contains("Lab cloud") && !file.contains(PASSWORD),
         "{file}"
     );
 
-    let out = deck.sign_out(&saved.id).await?;
-    assert!(!out.signed_in);
-    let err = deck
-        .inventory_refresh(&saved.id)
-        .await
-        .err()
-        .ok_or("refresh while signed out")?;
-    assert_eq!(err.kind(), ErrorKind::NotSignedIn);
-    deck.shutdown().await;
+    assert!(!t.deck.sign_out(&saved.id).await?.signed_in);
+    assert_eq!(
+        kind(t.deck.inventory_refresh(&saved.id).await),
+        Some(ErrorKind::NotSignedIn)
+    );
+    t.deck.shutdown().await;
 
     // A new start (same keyring) signs in with the stored password.
-    let deck = env.deck().await?;
+    let deck = t.env.deck().await?;
     let list = deck.profiles().await?;
     assert_eq!(list.len(), 1);
     assert!(!list[0].signed_in, "sessions do not survive a restart");
-    let back = deck.sign_in(&saved.id, None, false).await?;
-    assert!(back.signed_in);
+    assert!(deck.sign_in(&saved.id, None, false).await?.signed_in);
     assert!(!deck.inventory_refresh(&saved.id).await?.vms.is_empty());
-    deck.shutdown().await;
-    sim.shutdown().await?;
-    Ok(())
+    Signed { deck, ..t }.stop().await
 }
 
 #[tokio::test]
 async fn session_only_keeps_the_password_out_of_the_keyring() -> TestResult {
-    let sim = sim().await?;
-    let env = Env::new()?;
-    let deck = env.deck().await?;
-    let saved = deck
-        .save_profile(
-            input(&sim.endpoint_url(), AuthModeName::Password),
-            Some(PASSWORD.into()),
-            true,
-        )
-        .await?;
-    assert_eq!(saved.secret_storage, SecretStorage::Session);
-    assert!(env.secrets.get(&ProfileId::parse(&saved.id)?)?.is_none());
-    deck.sign_out(&saved.id).await?;
-    let err = deck
-        .sign_in(&saved.id, None, false)
-        .await
-        .err()
-        .ok_or("signed in without a secret")?;
-    assert_eq!(err.kind(), ErrorKind::SecretMissing, "{err}");
-    deck.shutdown().await;
-    sim.shutdown().await?;
-    Ok(())
+    let t = signed_in(AuthModeName::Password, true).await?;
+    assert_eq!(t.profile.secret_storage, SecretStorage::Session);
+    assert!(
+        t.env
+            .secrets
+            .get(&ProfileId::parse(&t.profile.id)?)?
+            .is_none()
+    );
+    t.deck.sign_out(&t.profile.id).await?;
+    assert_eq!(
+        kind(t.deck.sign_in(&t.profile.id, None, false).await),
+        Some(ErrorKind::SecretMissing)
+    );
+    t.stop().await
 }
 
 #[tokio::test]
@@ -129,17 +107,13 @@ async fn bad_fields_are_refused_by_name() -> TestResult {
 
 #[tokio::test]
 async fn an_unreachable_endpoint_serves_the_cached_inventory_marked_stale() -> TestResult {
-    let sim = sim().await?;
-    let env = Env::new()?;
-    let deck = env.deck().await?;
-    let saved = deck
-        .save_profile(
-            input(&sim.endpoint_url(), AuthModeName::Password),
-            Some(PASSWORD.into()),
-            false,
-        )
-        .await?;
-    let fresh = deck.inventory_refresh(&saved.id).await?;
+    let Signed {
+        sim,
+        env,
+        deck,
+        profile,
+    } = signed_in(AuthModeName::Password, false).await?;
+    let fresh = deck.inventory_refresh(&profile.id).await?;
     assert!(!fresh.stale && !fresh.vms.is_empty());
     assert!(
         fresh.vms.windows(2).all(|w| w[0].id < w[1].id),
@@ -147,7 +121,7 @@ async fn an_unreachable_endpoint_serves_the_cached_inventory_marked_stale() -> T
     );
     sim.shutdown().await?;
 
-    let offline = deck.inventory_refresh(&saved.id).await?;
+    let offline = deck.inventory_refresh(&profile.id).await?;
     assert!(offline.stale);
     assert!(offline.stale_reason.is_some());
     assert_eq!(offline.vms, fresh.vms);
@@ -157,16 +131,16 @@ async fn an_unreachable_endpoint_serves_the_cached_inventory_marked_stale() -> T
     deck.shutdown().await;
     let deck = env.deck().await?;
     let cached = deck
-        .inventory_cached(&saved.id)
+        .inventory_cached(&profile.id)
         .await?
         .ok_or("no cache after restart")?;
     assert_eq!(cached.vms, fresh.vms);
     // Removing the profile removes its secret and its cache.
-    deck.remove_profile(&saved.id).await?;
-    assert!(deck.inventory_cached(&saved.id).await?.is_none());
-    assert!(env.secrets.get(&ProfileId::parse(&saved.id)?)?.is_none());
+    deck.remove_profile(&profile.id).await?;
+    assert!(deck.inventory_cached(&profile.id).await?.is_none());
+    assert!(env.secrets.get(&ProfileId::parse(&profile.id)?)?.is_none());
     assert_eq!(
-        deck.remove_profile(&saved.id).await.err().map(|e| e.kind()),
+        kind(deck.remove_profile(&profile.id).await),
         Some(ErrorKind::NotFound)
     );
     deck.shutdown().await;

@@ -70,3 +70,47 @@ pub fn input(url: &str, auth_mode: AuthModeName) -> ProfileInput {
         ca_file: None,
     }
 }
+
+/// A simulator, a deck on fresh dirs, and a profile saved through it (so signed in).
+pub struct Signed {
+    pub sim: SimHandle,
+    pub env: Env,
+    pub deck: Deck,
+    pub profile: onedeck_core::ProfileSummary,
+}
+
+pub async fn signed_in(
+    auth_mode: AuthModeName,
+    session_only: bool,
+) -> Result<Signed, Box<dyn std::error::Error>> {
+    let sim = sim().await?;
+    let env = Env::new()?;
+    let deck = env.deck().await?;
+    let profile = deck
+        .save_profile(
+            input(&sim.endpoint_url(), auth_mode),
+            Some(PASSWORD.into()),
+            session_only,
+        )
+        .await?;
+    Ok(Signed {
+        sim,
+        env,
+        deck,
+        profile,
+    })
+}
+
+impl Signed {
+    /// Stops the deck and the simulator.
+    pub async fn stop(self) -> TestResult {
+        self.deck.shutdown().await;
+        self.sim.shutdown().await?;
+        Ok(())
+    }
+}
+
+/// The kind of a call's error; `None` when it succeeded.
+pub fn kind<T>(result: onedeck_core::Result<T>) -> Option<onedeck_core::ErrorKind> {
+    result.err().map(|e| e.kind())
+}
