@@ -175,3 +175,45 @@ async fn quitting_closes_open_sessions_in_the_audit_log() -> TestResult {
     deck.shutdown().await;
     Ok(())
 }
+
+/// A run that ends without `shutdown` (a crash) leaves its console session open in the audit
+/// log; the next start closes it as `app_crashed` rather than leaving it running forever.
+#[test]
+fn a_crash_leaves_no_session_open_after_the_next_start() -> crate::support::TestResult {
+    let env = Env::new()?;
+    let crashed = tokio::runtime::Runtime::new()?;
+    let vm = crashed.block_on(async {
+        let deck = Deck::start(env.config(DemoPolicy::WhenNoProfile)).await?;
+        let inv = deck.inventory_refresh(DEMO_PROFILE_ID).await?;
+        let vm = inv.vms.iter().find(|v| v.console).ok_or("no console")?.id;
+        let window = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+        let grant = deck.console_connect(&window.label).await?;
+        let mut ws = connect(&grant.ws_url).await?;
+        banner(&mut ws).await?;
+        for _ in 0..100 {
+            if !deck.audit_log(None, 1).await?.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        std::mem::forget(ws);
+        Ok::<_, Box<dyn std::error::Error>>(vm)
+    })?;
+    // The "crash": every task of that run stops where it is, no shutdown, nothing flushed by hand.
+    crashed.shutdown_background();
+
+    let next = tokio::runtime::Runtime::new()?;
+    next.block_on(async {
+        let deck = Deck::start(env.config(DemoPolicy::Never)).await?;
+        let log = deck.audit_log(None, 10).await?;
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].start.vm_id, u64::try_from(vm)?);
+        let end = log[0]
+            .end
+            .as_ref()
+            .ok_or("still open after the next start")?;
+        assert_eq!(end.end_reason, "app_crashed");
+        deck.shutdown().await;
+        Ok(())
+    })
+}
