@@ -120,7 +120,17 @@ pub(crate) struct El<'a> {
     pub(crate) offset: usize,
 }
 
-impl El<'_> {
+impl<'a> El<'a> {
+    /// The element a `Start` (`empty: false`) or `Empty` (`empty: true`) event read at `offset`.
+    #[inline]
+    fn at(start: BytesStart<'a>, empty: bool, offset: usize) -> Self {
+        Self {
+            start,
+            empty,
+            offset,
+        }
+    }
+
     /// The element's name.
     pub(crate) fn name(&self) -> &str {
         self.start.name().0
@@ -199,24 +209,10 @@ impl<'a> Cursor<'a> {
             let offset = self.position();
             match self.read()? {
                 Event::Start(start) => {
-                    return self.check_root(
-                        El {
-                            start,
-                            empty: false,
-                            offset,
-                        },
-                        root,
-                    );
+                    return self.check_root(El::at(start, false, offset), root);
                 }
                 Event::Empty(start) => {
-                    return self.check_root(
-                        El {
-                            start,
-                            empty: true,
-                            offset,
-                        },
-                        root,
-                    );
+                    return self.check_root(El::at(start, true, offset), root);
                 }
                 Event::Text(t) if t.trim_ascii().is_empty() => {}
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
@@ -271,18 +267,10 @@ impl<'a> Cursor<'a> {
             let offset = self.position();
             match self.read()? {
                 Event::Start(start) => {
-                    return Ok(Some(El {
-                        start,
-                        empty: false,
-                        offset,
-                    }));
+                    return Ok(Some(El::at(start, false, offset)));
                 }
                 Event::Empty(start) => {
-                    return Ok(Some(El {
-                        start,
-                        empty: true,
-                        offset,
-                    }));
+                    return Ok(Some(El::at(start, true, offset)));
                 }
                 Event::End(e) => return Self::check_end(&e, parent.name(), offset).map(|()| None),
                 Event::Eof => {
@@ -303,18 +291,10 @@ impl<'a> Cursor<'a> {
             let offset = self.position();
             match self.read()? {
                 Event::Start(start) => {
-                    return Ok(Some(El {
-                        start,
-                        empty: false,
-                        offset,
-                    }));
+                    return Ok(Some(El::at(start, false, offset)));
                 }
                 Event::Empty(start) => {
-                    return Ok(Some(El {
-                        start,
-                        empty: true,
-                        offset,
-                    }));
+                    return Ok(Some(El::at(start, true, offset)));
                 }
                 Event::Eof => return Ok(None),
                 Event::Text(t) if t.trim_ascii().is_empty() => {}
@@ -338,18 +318,10 @@ impl<'a> Cursor<'a> {
             let offset = self.position();
             match self.read()? {
                 Event::Start(start) => {
-                    return Ok(Some(El {
-                        start,
-                        empty: false,
-                        offset,
-                    }));
+                    return Ok(Some(El::at(start, false, offset)));
                 }
                 Event::Empty(start) => {
-                    return Ok(Some(El {
-                        start,
-                        empty: true,
-                        offset,
-                    }));
+                    return Ok(Some(El::at(start, true, offset)));
                 }
                 Event::End(e) => return Self::check_end(&e, parent.name(), offset).map(|()| None),
                 Event::Text(t) => text.push_str(&t),
