@@ -479,20 +479,9 @@ async fn pump_down(
             }
             r = target.read(&mut buf[MAX_SERVER_HEADER..]) => r,
         };
-        let n = match read {
-            Ok(0) => {
-                let reason = EndReason::TargetClosed;
-                write_close(&mut client, &mut small, &reason).await;
-                return reason;
-            }
+        let n = match bytes_from_target(read, &mut client, &mut small).await {
             Ok(n) => n,
-            Err(e) => {
-                let reason = EndReason::TargetLost {
-                    error: e.to_string(),
-                };
-                write_close(&mut client, &mut small, &reason).await;
-                return reason;
-            }
+            Err(reason) => return reason,
         };
         if n > peak {
             peak = n;
@@ -593,20 +582,9 @@ async fn pump_down_spliced(
             }
             r = pipe.fill(target.as_ref(), capacity) => r,
         };
-        let n = match filled {
-            Ok(0) => {
-                let reason = EndReason::TargetClosed;
-                write_close(&mut client, &mut small, &reason).await;
-                return reason;
-            }
+        let n = match bytes_from_target(filled, &mut client, &mut small).await {
             Ok(n) => n,
-            Err(e) => {
-                let reason = EndReason::TargetLost {
-                    error: e.to_string(),
-                };
-                write_close(&mut client, &mut small, &reason).await;
-                return reason;
-            }
+            Err(reason) => return reason,
         };
         if n > peak {
             peak = n;
@@ -622,6 +600,24 @@ async fn pump_down_spliced(
         }
         shared.to_client.fetch_add(n as u64, Ordering::Relaxed);
     }
+}
+
+/// The byte count of a read from the target, or, at its EOF or failure, the end reason, after
+/// telling the client with a Close frame.
+async fn bytes_from_target(
+    read: std::io::Result<usize>,
+    client: &mut WriteHalf<'_>,
+    small: &mut [u8; 2 + MAX_CONTROL_PAYLOAD],
+) -> Result<usize, EndReason> {
+    let reason = match read {
+        Ok(0) => EndReason::TargetClosed,
+        Ok(n) => return Ok(n),
+        Err(e) => EndReason::TargetLost {
+            error: e.to_string(),
+        },
+    };
+    write_close(client, small, &reason).await;
+    Err(reason)
 }
 
 async fn write_close(
