@@ -28,6 +28,21 @@ async fn attempt(
     Ok(status_of(&answer))
 }
 
+/// The status of an upgrade with `ticket`, from the app's origin to the right host.
+async fn attempt_ticket(
+    relay: &onedeck_relay::Relay,
+    ticket: &onedeck_relay::Ticket,
+) -> TestResult<u16> {
+    let path = format!("/?token={}", ticket.token().expose());
+    attempt(
+        relay,
+        &relay.local_addr().to_string(),
+        &path,
+        Some(APP_ORIGIN),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn unknown_token_is_403_and_dials_nothing() -> TestResult {
     let target = CountingTarget::echo().await?;
@@ -100,17 +115,7 @@ async fn expired_ticket_is_403() -> TestResult {
     let mut events = relay.subscribe();
     let t = relay.issue_ticket(target.target(), TicketOptions::labelled("vm 1"))?;
     tokio::time::advance(Duration::from_secs(31)).await;
-    let path = format!("/?token={}", t.token().expose());
-    assert_eq!(
-        attempt(
-            &relay,
-            &relay.local_addr().to_string(),
-            &path,
-            Some(APP_ORIGIN)
-        )
-        .await?,
-        403
-    );
+    assert_eq!(attempt_ticket(&relay, &t).await?, 403);
     assert_eq!(target.count(), 0);
     let ev = events.recv().await?;
     assert!(
@@ -327,17 +332,7 @@ async fn session_limit_answers_429_without_burning_the_ticket() -> TestResult {
     send(&mut ws, b"x").await?;
     read_bytes(&mut ws, 1).await?;
     let second = ticket(&relay, target.target(), "vm 2")?;
-    let path = format!("/?token={}", second.token().expose());
-    assert_eq!(
-        attempt(
-            &relay,
-            &relay.local_addr().to_string(),
-            &path,
-            Some(APP_ORIGIN)
-        )
-        .await?,
-        429
-    );
+    assert_eq!(attempt_ticket(&relay, &second).await?, 429);
     assert_eq!(target.count(), 1);
     drop(ws);
     until_no_sessions(&relay).await?;
@@ -369,17 +364,7 @@ async fn revoked_tickets_and_closed_labels_open_nothing() -> TestResult {
     assert_eq!(relay.close_sessions_for("vm 5"), 1);
     let close = read_close(&mut ws).await?.ok_or("no close frame")?;
     assert_eq!(close.reason.as_str(), "session closed by the app");
-    let path = format!("/?token={}", pending.token().expose());
-    assert_eq!(
-        attempt(
-            &relay,
-            &relay.local_addr().to_string(),
-            &path,
-            Some(APP_ORIGIN)
-        )
-        .await?,
-        403
-    );
+    assert_eq!(attempt_ticket(&relay, &pending).await?, 403);
     assert_eq!(target.count(), 1);
     let mut ws = connect(&relay, &other).await?;
     send(&mut ws, b"y").await?;
