@@ -1,0 +1,141 @@
+//! The console audit log: a row per relay session, written from the relay's events.
+
+use std::time::{Duration, SystemTime};
+
+use onedeck_relay::SessionEvent;
+use onedeck_store::{SessionEnd, SessionStart};
+use tokio::sync::broadcast;
+
+use super::{Deck, LiveSession, lock};
+use crate::error::Result;
+use crate::view::DeckEvent;
+
+impl Deck {
+    /// The console audit log, newest first (one profile's, or everyone's).
+    ///
+    /// # Errors
+    /// `storage`.
+    pub async fn audit_log(
+        &self,
+        profile_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<onedeck_store::AuditRecord>> {
+        let key = profile_id.map(str::to_owned);
+        self.with_store(move |s| s.audit_list(key.as_deref(), limit))
+            .await
+    }
+
+    pub(super) fn spawn_audit_writer(&self) {
+        let mut rx = self.inner.relay.subscribe();
+        let mut stop = self.inner.stop.subscribe();
+        let deck = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    event = rx.recv() => event,
+                    _ = stop.changed() => {
+                        // The relay has shut down: its last events are already queued.
+                        while let Ok(event) = rx.try_recv() {
+                            deck.audit(event).await;
+                        }
+                        return;
+                    }
+                };
+                match event {
+                    Ok(event) => deck.audit(event).await,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "audit writer fell behind the relay's events");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        lock(&self.inner.tasks).push(task);
+    }
+
+    pub(super) async fn audit(&self, event: SessionEvent) {
+        match event {
+            SessionEvent::Started {
+                id,
+                label,
+                target,
+                started_unix_ms,
+                recording,
+                ..
+            } => {
+                let start = {
+                    let consoles = lock(&self.inner.consoles);
+                    let Some(slot) = consoles.by_label.get(&label) else {
+                        return;
+                    };
+                    SessionStart {
+                        profile_id: slot.profile_id.clone(),
+                        user: slot.user.clone(),
+                        vm_id: u64::try_from(slot.vm_id).unwrap_or_default(),
+                        vm_name: slot.vm_name.clone(),
+                        target_host: target.host.clone(),
+                        target_port: target.port,
+                        started_at: SystemTime::UNIX_EPOCH + Duration::from_millis(started_unix_ms),
+                        recording_file: recording,
+                    }
+                };
+                let profile_id = start.profile_id.clone();
+                let vm_id = i32::try_from(start.vm_id).unwrap_or_default();
+                let audit = match self.with_store(move |s| s.audit_start(&start)).await {
+                    Ok(audit) => Some(audit),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not write the console audit row");
+                        None
+                    }
+                };
+                lock(&self.inner.consoles).live.insert(
+                    id,
+                    LiveSession {
+                        audit,
+                        profile_id,
+                        vm_id,
+                    },
+                );
+            }
+            SessionEvent::Ended {
+                id,
+                label,
+                stats,
+                reason,
+                ..
+            } => {
+                let Some(live) = lock(&self.inner.consoles).live.remove(&id) else {
+                    return;
+                };
+                if let Some(audit) = live.audit {
+                    let end = SessionEnd {
+                        ended_at: SystemTime::now(),
+                        bytes_to_client: stats.bytes_to_client,
+                        bytes_to_server: stats.bytes_to_target,
+                        end_reason: reason_code(&reason),
+                    };
+                    if let Err(e) = self.with_store(move |s| s.audit_end(audit, &end)).await {
+                        tracing::warn!(error = %e, "could not complete the console audit row");
+                    }
+                }
+                let _ = self.inner.events.send(DeckEvent::ConsoleEnded {
+                    label,
+                    profile_id: live.profile_id,
+                    vm_id: live.vm_id,
+                    reason: reason.to_string(),
+                });
+            }
+            SessionEvent::Rejected { peer, reason } => {
+                tracing::warn!(%peer, ?reason, "console connection refused by the relay");
+            }
+        }
+    }
+}
+
+/// The audit log's name for an end reason (the relay's serde tag, e.g. `client_closed`).
+pub(super) fn reason_code(reason: &onedeck_relay::EndReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}

@@ -1,0 +1,127 @@
+//! Console windows: their targets from the API and single-use relay tickets.
+
+use onedeck_opennebula::VmId;
+use onedeck_relay::{Target, TicketOptions};
+
+use super::{ConsoleSlot, Deck, lock};
+use crate::error::{Error, Result};
+use crate::view::{ConsoleGrant, ConsoleWindow};
+
+impl Deck {
+    // ---- consoles ----
+
+    /// Reads the VM afresh, derives its console target and registers a console window for it
+    /// (or names the one already open). The shell opens the window; the window then calls
+    /// [`Deck::console_connect`] with its label.
+    ///
+    /// # Errors
+    /// `notSignedIn`; `noConsole` with the reason; the endpoint's errors.
+    pub async fn console_open(&self, id: &str, vm_id: i32) -> Result<ConsoleWindow> {
+        let session = self.session(id)?;
+        let vm = session.client.vm_info(VmId(vm_id)).await?;
+        let target = vm
+            .console_target(&session.profile.console_hosts)
+            .map_err(|reason| Error::NoConsole {
+                vm_id,
+                vm_name: vm.name.clone(),
+                reason,
+            })?;
+        let title = format!("{} — OneDeck", vm.name);
+        let mut consoles = lock(&self.inner.consoles);
+        if let Some((label, slot)) = consoles
+            .by_label
+            .iter_mut()
+            .find(|(_, s)| s.profile_id == id && s.vm_id == vm_id)
+        {
+            slot.target = target;
+            slot.vm_name = vm.name.clone();
+            return Ok(ConsoleWindow {
+                label: label.clone(),
+                title,
+                existing: true,
+            });
+        }
+        consoles.next += 1;
+        let label = format!("console-{}", consoles.next);
+        consoles.by_label.insert(
+            label.clone(),
+            ConsoleSlot {
+                profile_id: id.to_owned(),
+                profile_name: session.profile.name.clone(),
+                user: session.profile.user.clone(),
+                vm_id,
+                vm_name: vm.name.clone(),
+                target,
+            },
+        );
+        Ok(ConsoleWindow {
+            label,
+            title,
+            existing: false,
+        })
+    }
+
+    /// A fresh single-use ticket for the console window `label`. The target is read again from
+    /// the API (the VM may have moved); when the endpoint is unreachable the last known target is
+    /// used, so a console keeps working while the API is down.
+    ///
+    /// # Errors
+    /// `notFound` for an unknown window; `noConsole` when the VM stopped; relay errors.
+    pub async fn console_connect(&self, label: &str) -> Result<ConsoleGrant> {
+        let (profile_id, vm_id) = {
+            let consoles = lock(&self.inner.consoles);
+            let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
+            (slot.profile_id.clone(), slot.vm_id)
+        };
+        if let Ok(session) = self.session(&profile_id) {
+            match session.client.vm_info(VmId(vm_id)).await {
+                Ok(vm) => {
+                    let target =
+                        vm.console_target(&session.profile.console_hosts)
+                            .map_err(|reason| Error::NoConsole {
+                                vm_id,
+                                vm_name: vm.name.clone(),
+                                reason,
+                            })?;
+                    if let Some(slot) = lock(&self.inner.consoles).by_label.get_mut(label) {
+                        slot.target = target;
+                        slot.vm_name = vm.name.clone();
+                    }
+                }
+                Err(e) if e.is_retryable() => {
+                    tracing::info!(error = %e, "endpoint unreachable: using the last known console target");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let consoles = lock(&self.inner.consoles);
+        let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
+        let ticket = self.inner.relay.issue_ticket(
+            Target::new(slot.target.host.clone(), slot.target.port),
+            TicketOptions::labelled(label),
+        )?;
+        Ok(ConsoleGrant {
+            ws_url: ticket.ws_url(),
+            password: slot.target.password.as_ref().map(|p| p.expose().to_owned()),
+            vm_id: slot.vm_id,
+            vm_name: slot.vm_name.clone(),
+            profile_name: slot.profile_name.clone(),
+        })
+    }
+
+    /// The console window `label` closed: its session ends and its unused tickets are revoked.
+    pub fn console_closed(&self, label: &str) {
+        lock(&self.inner.consoles).by_label.remove(label);
+        self.inner.relay.revoke_tickets(label);
+        self.inner.relay.close_sessions_for(label);
+    }
+
+    /// Labels of the console windows the app knows.
+    pub fn console_labels(&self) -> Vec<String> {
+        lock(&self.inner.consoles)
+            .by_label
+            .keys()
+            .cloned()
+            .collect()
+    }
+}

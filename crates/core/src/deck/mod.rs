@@ -1,0 +1,303 @@
+//! [`Deck`]: the app's state and every operation the UI asks for.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use onedeck_opennebula::{Client, ConsoleTarget};
+use onedeck_relay::{Relay, RelayConfig, SessionId};
+use onedeck_sim::SimHandle;
+use onedeck_store::{AuditId, Store};
+use onedeck_vault::{Profile, ProfileStore, SecretStore};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+mod audit;
+mod auth;
+mod consoles;
+mod demo;
+mod inventory;
+mod renewal;
+mod sessions;
+
+use crate::error::{Error, Result};
+use crate::view::{DeckEvent, SecretStorage};
+
+/// The id of the built-in demo profile (never written to the profiles file).
+pub const DEMO_PROFILE_ID: &str = "demo";
+
+/// Where secrets go.
+#[derive(Debug, Clone)]
+pub enum SecretBackend {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager), connected on first use and
+    /// again after a failure, so starting or unlocking the keyring needs no restart.
+    OsKeyring,
+    /// Memory only, for the whole process (tests, and machines where the user chose so).
+    Memory,
+    /// A store the caller made (tests share one between two decks to model a restart).
+    Given(Arc<SecretStore>),
+}
+
+/// When to start the built-in demo cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoPolicy {
+    /// When no profile is configured (the app's default).
+    WhenNoProfile,
+    /// Never.
+    Never,
+}
+
+/// Everything [`Deck::start`] needs.
+#[derive(Debug, Clone)]
+pub struct DeckConfig {
+    /// Directory of `profiles.toml`; `None` = the OS config dir (or `$ONEDECK_CONFIG_DIR`).
+    pub config_dir: Option<PathBuf>,
+    /// Directory of the SQLite store; `None` = the OS data dir (or `$ONEDECK_DATA_DIR`).
+    pub data_dir: Option<PathBuf>,
+    /// The console relay's settings.
+    pub relay: RelayConfig,
+    /// Where secrets go.
+    pub secrets: SecretBackend,
+    /// When to start the demo cloud.
+    pub demo: DemoPolicy,
+    /// How often login tokens are checked for renewal.
+    pub renewal_interval: Duration,
+}
+
+impl Default for DeckConfig {
+    fn default() -> Self {
+        Self {
+            config_dir: None,
+            data_dir: None,
+            relay: RelayConfig::default(),
+            secrets: SecretBackend::OsKeyring,
+            demo: DemoPolicy::WhenNoProfile,
+            renewal_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A login token and when it stops working.
+#[derive(Clone)]
+struct Lease {
+    token: onedeck_opennebula::Secret,
+    expires_at: SystemTime,
+}
+
+/// A signed-in profile.
+#[derive(Clone)]
+struct Session {
+    profile: Profile,
+    client: Client,
+    storage: SecretStorage,
+    lease: Option<Lease>,
+}
+
+/// A console window the app opened, with the target the API gave for its VM.
+struct ConsoleSlot {
+    profile_id: String,
+    profile_name: String,
+    user: String,
+    vm_id: i32,
+    vm_name: String,
+    target: ConsoleTarget,
+}
+
+#[derive(Default)]
+struct Consoles {
+    next: u64,
+    by_label: HashMap<String, ConsoleSlot>,
+    /// Live relay sessions: their audit row and whose they are (the window may close first).
+    live: HashMap<SessionId, LiveSession>,
+}
+
+struct LiveSession {
+    audit: Option<AuditId>,
+    profile_id: String,
+    vm_id: i32,
+}
+
+struct Inner {
+    profiles: ProfileStore,
+    secret_backend: SecretBackend,
+    /// The connected OS keyring (or the memory store), dropped after a keyring failure.
+    secrets: Mutex<Option<Arc<SecretStore>>>,
+    store: Mutex<Store>,
+    relay: Relay,
+    sessions: RwLock<HashMap<String, Session>>,
+    demo: RwLock<Option<Profile>>,
+    sim: tokio::sync::Mutex<Option<SimHandle>>,
+    consoles: Mutex<Consoles>,
+    events: broadcast::Sender<DeckEvent>,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The app's state: profiles and their sessions, the inventory cache, the console relay and the
+/// audit log, the demo cloud. Cheap to clone; every method may be called from any task.
+#[derive(Clone)]
+pub struct Deck {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section here is a plain map update: a panic cannot leave it half done.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Deck {
+    /// Opens the profiles file and the store, starts the relay, the audit writer, the token
+    /// renewal loop and, when the policy says so and no profile exists, the demo cloud.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database cannot be opened, [`Error::Relay`] when the relay
+    /// cannot listen, [`Error::Vault`] when the config dir is unusable, [`Error::Demo`].
+    pub async fn start(config: DeckConfig) -> Result<Self> {
+        let profiles = match &config.config_dir {
+            Some(dir) => ProfileStore::in_dir(dir)?,
+            None => ProfileStore::open_default()?,
+        };
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || match data_dir {
+            Some(dir) => Store::open(&dir.join(onedeck_store::FILE_NAME)),
+            None => Store::open_default(),
+        })
+        .await??;
+        if let Some(recovery) = store.recovered() {
+            tracing::warn!(
+                ?recovery,
+                "the local database was unreadable and was moved aside"
+            );
+        }
+        let relay = Relay::start(config.relay.clone()).await?;
+        let (events, _) = broadcast::channel(64);
+        let (stop, _) = watch::channel(false);
+        let secrets = match &config.secrets {
+            SecretBackend::Memory => Some(Arc::new(SecretStore::session_only())),
+            SecretBackend::Given(store) => Some(store.clone()),
+            SecretBackend::OsKeyring => None,
+        };
+        let deck = Self {
+            inner: Arc::new(Inner {
+                profiles,
+                secret_backend: config.secrets.clone(),
+                secrets: Mutex::new(secrets),
+                store: Mutex::new(store),
+                relay,
+                sessions: RwLock::new(HashMap::new()),
+                demo: RwLock::new(None),
+                sim: tokio::sync::Mutex::new(None),
+                consoles: Mutex::new(Consoles::default()),
+                events,
+                stop,
+                tasks: Mutex::new(Vec::new()),
+            }),
+        };
+        // Sessions an earlier run left open (a crash) end now, with a reason that says so.
+        deck.with_store(|s| s.audit_close_unfinished(SystemTime::now(), "app_crashed"))
+            .await?;
+        deck.spawn_audit_writer();
+        deck.spawn_renewal(config.renewal_interval);
+        if config.demo == DemoPolicy::WhenNoProfile {
+            let profiles = deck.inner.profiles.clone();
+            let empty = tokio::task::spawn_blocking(move || profiles.list())
+                .await?
+                .map(|list| list.is_empty())
+                // A profiles file that cannot be read is the user's data: no demo over it.
+                .unwrap_or(false);
+            if empty {
+                deck.start_demo().await?;
+            }
+        }
+        Ok(deck)
+    }
+
+    /// Events for the UI (console ended, signed out).
+    pub fn subscribe(&self) -> broadcast::Receiver<DeckEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The relay's loopback address.
+    pub fn relay_addr(&self) -> std::net::SocketAddr {
+        self.inner.relay.local_addr()
+    }
+
+    /// The demo cloud's XML-RPC URL while it runs.
+    pub fn demo_url(&self) -> Option<String> {
+        read(&self.inner.demo).as_ref().map(|p| p.url.clone())
+    }
+
+    // ---- shutdown ----
+
+    /// Ends every console session (audit rows closed with `app_exited`), stops the background
+    /// tasks and the demo cloud.
+    pub async fn shutdown(&self) {
+        let report = self.inner.relay.shutdown(Duration::from_secs(2)).await;
+        tracing::info!(?report, "relay stopped");
+        let _ = self.inner.stop.send(true);
+        let tasks = std::mem::take(&mut *lock(&self.inner.tasks));
+        for task in tasks {
+            let _ = task.await;
+        }
+        if let Err(e) = self
+            .with_store(|s| s.audit_close_unfinished(SystemTime::now(), "app_exited"))
+            .await
+        {
+            tracing::warn!(error = %e, "could not close the audit log's open sessions");
+        }
+        if let Some(sim) = self.inner.sim.lock().await.take()
+            && let Err(e) = sim.shutdown().await
+        {
+            tracing::warn!(error = %e, "the demo cloud did not stop cleanly");
+        }
+        write(&self.inner.sessions).clear();
+    }
+
+    fn session(&self, id: &str) -> Result<Session> {
+        read(&self.inner.sessions)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::NotSignedIn(id.to_owned()))
+    }
+
+    fn install_session(&self, session: Session) {
+        write(&self.inner.sessions).insert(session.profile.id.to_string(), session);
+    }
+
+    /// Drops a session and closes its consoles; `reason` (unasked sign-out) is told to the UI.
+    fn end_session(&self, id: &str, reason: Option<String>) {
+        write(&self.inner.sessions).remove(id);
+        let labels: Vec<String> = lock(&self.inner.consoles)
+            .by_label
+            .iter()
+            .filter(|(_, s)| s.profile_id == id)
+            .map(|(l, _)| l.clone())
+            .collect();
+        for label in labels {
+            self.console_closed(&label);
+        }
+        if let Some(reason) = reason {
+            let _ = self.inner.events.send(DeckEvent::SignedOut {
+                profile_id: id.to_owned(),
+                reason,
+            });
+        }
+    }
+
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> onedeck_store::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&mut lock(&inner.store))).await??)
+    }
+}

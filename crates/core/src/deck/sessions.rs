@@ -1,0 +1,291 @@
+//! Profiles and their signed-in sessions: save, remove, sign in and out, the secret store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use onedeck_vault::{AuthMode, Profile, ProfileId, ProfileStore, Secret, SecretStore};
+
+use super::auth::{Credential, authenticate};
+use super::{DEMO_PROFILE_ID, Deck, SecretBackend, Session, lock, read};
+use crate::error::{Error, Result};
+use crate::view::{
+    AuthModeName, ProfileInput, ProfileSummary, SecretStorage, TOKEN_RENEW_BEFORE_SECS,
+    TOKEN_TTL_SECS,
+};
+
+impl Deck {
+    // ---- profiles and sessions ----
+
+    /// Every profile, the demo cloud first, with its sign-in state.
+    ///
+    /// # Errors
+    /// [`Error::Vault`] when the profiles file cannot be read (kind `profileFile`).
+    pub async fn profiles(&self) -> Result<Vec<ProfileSummary>> {
+        let store = self.inner.profiles.clone();
+        let list = tokio::task::spawn_blocking(move || store.list()).await??;
+        let sessions = read(&self.inner.sessions);
+        let mut out = Vec::with_capacity(list.len() + 1);
+        if let Some(demo) = read(&self.inner.demo).as_ref() {
+            let storage = sessions.get(DEMO_PROFILE_ID).map(|s| s.storage);
+            out.push(ProfileSummary::of(demo, true, storage));
+        }
+        for p in &list {
+            let storage = sessions.get(p.id.as_str()).map(|s| s.storage);
+            out.push(ProfileSummary::of(p, false, storage));
+        }
+        Ok(out)
+    }
+
+    /// Checks the form, signs in with `password` (or the stored secret when editing), and only
+    /// then saves the profile and the secret, so a failed sign-in leaves nothing behind. With
+    /// `session_only` the secret stays in memory and the keyring is not asked.
+    ///
+    /// # Errors
+    /// `invalidInput` for a refused field; `keyringUnavailable` (before anything is sent to the
+    /// endpoint) when the keyring cannot be used and `session_only` is false; sign-in errors.
+    pub async fn save_profile(
+        &self,
+        input: ProfileInput,
+        password: Option<String>,
+        session_only: bool,
+    ) -> Result<ProfileSummary> {
+        let password = password.filter(|p| !p.is_empty()).map(Secret::new);
+        let profile = self.profile_from_input(input).await?;
+        let secrets = if session_only {
+            None
+        } else {
+            Some(self.secret_store().await?)
+        };
+        let secret = match password {
+            Some(p) => Credential::Password(p),
+            None => match self.stored_secret(&profile.id).await? {
+                Some(s) => Credential::Stored(s),
+                None => return Err(Error::SecretMissing(profile.name.clone())),
+            },
+        };
+        let session = authenticate(&profile, &secret).await?;
+        let to_store = session.stored_secret(&secret);
+        let storage = if session_only {
+            SecretStorage::Session
+        } else {
+            SecretStorage::Keyring
+        };
+        let saved = {
+            let profiles = self.inner.profiles.clone();
+            let profile = profile.clone();
+            tokio::task::spawn_blocking(move || {
+                save(&profiles, secrets.as_deref(), profile, &to_store)
+            })
+            .await??
+        };
+        self.install_session(Session {
+            profile: saved.clone(),
+            storage,
+            ..session
+        });
+        Ok(ProfileSummary::of(&saved, false, Some(storage)))
+    }
+
+    /// Removes a profile, its secret, its session, its cached inventory and its consoles.
+    ///
+    /// # Errors
+    /// `notFound`; `invalidInput` for the demo cloud.
+    pub async fn remove_profile(&self, id: &str) -> Result<()> {
+        if id == DEMO_PROFILE_ID && read(&self.inner.demo).is_some() {
+            return Err(Error::DemoReadOnly);
+        }
+        let pid = ProfileId::parse(id)?;
+        let profiles = self.inner.profiles.clone();
+        tokio::task::spawn_blocking(move || profiles.remove(&pid)).await??;
+        self.end_session(id, None);
+        // The profile is gone either way; a keyring or cache left behind is reported in the log.
+        match self.secret_store().await {
+            Ok(secrets) => {
+                let pid = ProfileId::parse(id)?;
+                if let Err(e) = tokio::task::spawn_blocking(move || secrets.delete(&pid)).await? {
+                    tracing::warn!(error = %e, "the removed profile's secret may still be in the keyring");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no keyring: a removed profile's secret may remain")
+            }
+        }
+        let key = id.to_owned();
+        if let Err(e) = self.with_store(move |s| s.delete_inventory(&key)).await {
+            tracing::warn!(error = %e, "could not delete the removed profile's cached inventory");
+        }
+        Ok(())
+    }
+
+    /// Signs a profile in: with `password` when given, else with the stored secret (a stored
+    /// login token is renewed on the way, which also proves it still works).
+    ///
+    /// # Errors
+    /// `secretMissing` when nothing is stored; `authentication`; `network`, `tls`...
+    pub async fn sign_in(
+        &self,
+        id: &str,
+        password: Option<String>,
+        session_only: bool,
+    ) -> Result<ProfileSummary> {
+        let password = password.filter(|p| !p.is_empty()).map(Secret::new);
+        let demo = read(&self.inner.demo).clone();
+        if id == DEMO_PROFILE_ID
+            && let Some(demo) = demo
+        {
+            let secret = Credential::Password(Secret::new(onedeck_sim::DEMO_ALICE.1.into()));
+            let session = authenticate(&demo, &secret).await?;
+            self.install_session(Session {
+                storage: SecretStorage::Session,
+                ..session
+            });
+            return Ok(ProfileSummary::of(
+                &demo,
+                true,
+                Some(SecretStorage::Session),
+            ));
+        }
+        let pid = ProfileId::parse(id)?;
+        let profile = {
+            let profiles = self.inner.profiles.clone();
+            let pid = pid.clone();
+            tokio::task::spawn_blocking(move || profiles.get(&pid)).await??
+        };
+        let credential = match password {
+            Some(p) => Credential::Password(p),
+            None => match self.stored_secret(&pid).await? {
+                Some(s) => Credential::Stored(s),
+                None => return Err(Error::SecretMissing(profile.name.clone())),
+            },
+        };
+        let session = authenticate(&profile, &credential).await?;
+        let storage = match (&credential, session_only) {
+            (Credential::Stored(_), _) => SecretStorage::Keyring,
+            (Credential::Password(_), true) => SecretStorage::Session,
+            (Credential::Password(_), false) => {
+                let secrets = self.secret_store().await?;
+                let to_store = session.stored_secret(&credential);
+                tokio::task::spawn_blocking(move || secrets.set(&pid, &to_store)).await??;
+                SecretStorage::Keyring
+            }
+        };
+        if let (Credential::Stored(old), Some(lease)) = (&credential, &session.lease)
+            && old.expose() != lease.token.expose()
+        {
+            // Signing in with a stored token traded it for a new one: keep that one instead.
+            self.store_secret(&profile.id, lease.token.expose()).await?;
+        }
+        self.install_session(Session { storage, ..session });
+        Ok(ProfileSummary::of(&profile, false, Some(storage)))
+    }
+
+    /// Ends a profile's session (the stored secret stays) and closes its consoles.
+    ///
+    /// # Errors
+    /// `notFound` for an unknown profile.
+    pub async fn sign_out(&self, id: &str) -> Result<ProfileSummary> {
+        self.end_session(id, None);
+        let demo = read(&self.inner.demo).clone();
+        if id == DEMO_PROFILE_ID
+            && let Some(demo) = demo
+        {
+            return Ok(ProfileSummary::of(&demo, true, None));
+        }
+        let pid = ProfileId::parse(id)?;
+        let profiles = self.inner.profiles.clone();
+        let profile = tokio::task::spawn_blocking(move || profiles.get(&pid)).await??;
+        Ok(ProfileSummary::of(&profile, false, None))
+    }
+
+    pub(super) async fn profile_from_input(&self, input: ProfileInput) -> Result<Profile> {
+        if input.id.as_deref() == Some(DEMO_PROFILE_ID) && read(&self.inner.demo).is_some() {
+            return Err(Error::DemoReadOnly);
+        }
+        let mut profile = match &input.id {
+            Some(id) => {
+                let pid = ProfileId::parse(id)?;
+                let profiles = self.inner.profiles.clone();
+                let mut p = tokio::task::spawn_blocking(move || profiles.get(&pid)).await??;
+                p.name = input.name.trim().to_owned();
+                p.url = input.url.trim().to_owned();
+                p.user = input.user.trim().to_owned();
+                p
+            }
+            None => Profile::new(&input.name, &input.url, &input.user)?,
+        };
+        profile.auth = match input.auth_mode {
+            AuthModeName::Password => AuthMode::Password,
+            AuthModeName::LoginToken => match profile.auth {
+                keep @ AuthMode::LoginToken { .. } => keep,
+                AuthMode::Password => AuthMode::LoginToken {
+                    token_ttl_secs: TOKEN_TTL_SECS,
+                    renew_before_secs: TOKEN_RENEW_BEFORE_SECS,
+                },
+            },
+        };
+        profile.vm_filter = input.vm_filter.into();
+        profile.tls.pinned_sha256 = input.pinned_sha256.filter(|s| !s.trim().is_empty());
+        profile.tls.ca_file = input
+            .ca_file
+            .filter(|s| !s.trim().is_empty())
+            .map(PathBuf::from);
+        profile.normalize()?;
+        Ok(profile)
+    }
+
+    /// The secret store, connecting to the OS keyring when not connected yet.
+    pub(super) async fn secret_store(&self) -> Result<Arc<SecretStore>> {
+        if let Some(s) = lock(&self.inner.secrets).clone() {
+            return Ok(s);
+        }
+        let store = match &self.inner.secret_backend {
+            SecretBackend::OsKeyring => {
+                let store = tokio::task::spawn_blocking(|| -> Result<SecretStore> {
+                    let store = SecretStore::os_keyring()?;
+                    // A locked collection shows only on use: find out before a password is sent.
+                    store.check()?;
+                    Ok(store)
+                })
+                .await??;
+                Arc::new(store)
+            }
+            SecretBackend::Memory => Arc::new(SecretStore::session_only()),
+            SecretBackend::Given(store) => store.clone(),
+        };
+        *lock(&self.inner.secrets) = Some(store.clone());
+        Ok(store)
+    }
+
+    pub(super) async fn stored_secret(&self, id: &ProfileId) -> Result<Option<Secret>> {
+        let secrets = self.secret_store().await?;
+        let id = id.clone();
+        let result = tokio::task::spawn_blocking(move || secrets.get(&id)).await?;
+        if matches!(&result, Err(e) if e.is_keyring_unavailable()) {
+            lock(&self.inner.secrets).take();
+        }
+        Ok(result?)
+    }
+
+    pub(super) async fn store_secret(&self, id: &ProfileId, secret: &str) -> Result<()> {
+        let secrets = self.secret_store().await?;
+        let id = id.clone();
+        let secret = Secret::new(secret.to_owned());
+        tokio::task::spawn_blocking(move || secrets.set(&id, &secret)).await??;
+        Ok(())
+    }
+}
+
+/// Saves the profile, and its secret unless the session keeps it (`secrets: None`).
+pub(super) fn save(
+    profiles: &ProfileStore,
+    secrets: Option<&SecretStore>,
+    profile: Profile,
+    secret: &Secret,
+) -> Result<Profile> {
+    Ok(match secrets {
+        Some(secrets) => {
+            onedeck_vault::save_profile_with(profiles, secrets, profile, Some(secret))?
+        }
+        None => profiles.upsert(profile)?,
+    })
+}
