@@ -62,12 +62,15 @@ fn forward_events(app: tauri::AppHandle, deck: &Deck) {
                     let name = match &event {
                         DeckEvent::ConsoleEnded { .. } => "console-ended",
                         DeckEvent::SignedOut { .. } => "signed-out",
+                        DeckEvent::VmChanged { .. } => "vm-changed",
                     };
                     if let Err(e) = app.emit_to("main", name, &event) {
                         tracing::warn!(error = %e, "could not tell the main window");
                     }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "the main window missed some of the deck's events");
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }

@@ -1,6 +1,6 @@
 //! Console windows: opened from the main window, connected from their own.
 
-use onedeck_core::{ConsoleGrant, Deck};
+use onedeck_core::{ConsoleGrant, Deck, VmId};
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 
 use crate::error::CommandError;
@@ -11,7 +11,7 @@ pub async fn console_open(
     app: AppHandle,
     deck: State<'_, Deck>,
     id: String,
-    vm_id: i32,
+    vm_id: VmId,
 ) -> Result<(), CommandError> {
     let window = deck.console_open(&id, vm_id).await?;
     if let Some(existing) = app.get_webview_window(&window.label) {

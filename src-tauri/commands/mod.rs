@@ -4,6 +4,8 @@ mod app;
 mod console;
 mod inventory;
 mod profiles;
+mod templates;
+mod vms;
 
 /// The invoke handler with every command; keep in step with `command_names.rs` (tested).
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -18,6 +20,18 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         inventory::inventory_refresh,
         console::console_open,
         console::console_connect,
+        vms::vm_details,
+        vms::vm_action,
+        vms::vm_bulk_action,
+        vms::vm_reinstall,
+        vms::vm_resize,
+        vms::vm_rename,
+        vms::vm_snapshot_create,
+        vms::vm_snapshot_revert,
+        vms::vm_snapshot_delete,
+        vms::vm_monitoring,
+        templates::template_list,
+        templates::vm_create,
     ]
 }
 

@@ -36,6 +36,32 @@ pub enum ErrorKind {
     ProfileFile,
     /// The local database failed.
     Storage,
+    /// OpenNebula could not create the VM (a bad template, a name taken).
+    Allocation,
+}
+
+/// An error as it crosses IPC and as the CLI's `--json` prints it: the stable `kind`, an English
+/// `message` (for logs and kinds the UI does not word itself) and the `params` the UI's
+/// catalogues word it with (docs/IPC.md, "Errors").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorView {
+    /// The stable code.
+    pub kind: ErrorKind,
+    /// An English sentence.
+    pub message: String,
+    /// What the catalogues need: `oned` and `code` for OpenNebula's errors, `field` and
+    /// `problem` for refused input, ...
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<&Error> for ErrorView {
+    fn from(e: &Error) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+            params: e.params(),
+        }
+    }
 }
 
 /// Everything that can go wrong in the app's logic.
@@ -83,7 +109,7 @@ pub enum Error {
     #[error("VM {vm_id} ({vm_name}) has no console to open: {reason}")]
     NoConsole {
         /// The VM's id.
-        vm_id: i32,
+        vm_id: onedeck_opennebula::VmId,
         /// The VM's name.
         vm_name: String,
         /// Why, in the client's words.
@@ -95,6 +121,20 @@ pub enum Error {
     /// A blocking task could not finish (the app is shutting down).
     #[error("an internal task failed: {0}")]
     Task(String),
+    /// An answer to the template's USER_INPUTS is refused.
+    #[error("{0}")]
+    UserInput(#[from] onedeck_opennebula::InputError),
+    /// Some of the VMs asked for were created before OpenNebula refused the next one.
+    #[error("{} VM(s) were created ({}) before OpenNebula refused the next: {source}", created.len(), created.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    PartlyCreated {
+        /// The VMs that exist now.
+        created: Vec<onedeck_opennebula::VmId>,
+        /// Why the next one was refused.
+        source: onedeck_opennebula::Error,
+    },
+    /// This front end runs no console relay (the CLI).
+    #[error("consoles need the app: this front end runs no console relay")]
+    NoRelay,
 }
 
 /// Short for `std::result::Result<T, onedeck_core::Error>`.
@@ -103,7 +143,6 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// The stable code for the UI.
     pub fn kind(&self) -> ErrorKind {
-        use onedeck_opennebula::Error as One;
         use onedeck_vault::Error as V;
         match self {
             Self::Vault(e) if e.is_keyring_unavailable() => ErrorKind::KeyringUnavailable,
@@ -112,17 +151,7 @@ impl Error {
             Self::Vault(V::Corrupt { .. } | V::NewerVersion { .. }) => ErrorKind::ProfileFile,
             Self::Vault(_) => ErrorKind::Internal,
             Self::Store(_) => ErrorKind::Storage,
-            Self::OpenNebula(e) => match e {
-                One::Authentication(_) => ErrorKind::Authentication,
-                One::Authorization(_) => ErrorKind::Authorization,
-                One::NoExists(_) => ErrorKind::NotFound,
-                One::Action(_) | One::Locked(_) => ErrorKind::WrongState,
-                One::Transport(_) => ErrorKind::Network,
-                One::Tls { .. } => ErrorKind::Tls,
-                One::Decode(_) | One::Fault { .. } => ErrorKind::MalformedReply,
-                One::Config(_) => ErrorKind::InvalidInput,
-                _ => ErrorKind::Internal,
-            },
+            Self::OpenNebula(e) => one_kind(e),
             Self::Relay(_) | Self::Demo(_) | Self::Task(_) => ErrorKind::Internal,
             Self::InvalidInput { .. } => ErrorKind::InvalidInput,
             Self::SecretMissing(_) => ErrorKind::SecretMissing,
@@ -131,12 +160,108 @@ impl Error {
             Self::UnknownConsole => ErrorKind::NotFound,
             Self::NoConsole { .. } => ErrorKind::NoConsole,
             Self::DemoReadOnly => ErrorKind::InvalidInput,
+            Self::UserInput(_) => ErrorKind::InvalidInput,
+            Self::PartlyCreated { source, .. } => one_kind(source),
+            Self::NoRelay => ErrorKind::Internal,
         }
+    }
+
+    /// What the UI's catalogues need to word this error (docs/IPC.md, "Errors").
+    pub fn params(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::{Value, json};
+        let mut p = serde_json::Map::new();
+        fn put_in(p: &mut serde_json::Map<String, Value>, k: &str, v: Value) {
+            p.insert(k.to_owned(), v);
+        }
+        macro_rules! put {
+            ($k:expr, $v:expr) => {
+                put_in(&mut p, $k, $v)
+            };
+        }
+        match self {
+            Self::OpenNebula(e) => one_params(e, &mut p),
+            Self::PartlyCreated { created, source } => {
+                one_params(source, &mut p);
+                put!("created", json!(created));
+            }
+            Self::InvalidInput { field, reason } => {
+                put!("field", json!(field));
+                put!("problem", json!("invalid"));
+                put!("detail", json!(reason));
+            }
+            Self::Vault(onedeck_vault::Error::InvalidProfile { field, reason }) => {
+                put!("field", json!(field));
+                put!("problem", json!("invalid"));
+                put!("detail", json!(reason));
+            }
+            Self::UserInput(e) => {
+                if let Ok(Value::Object(map)) = serde_json::to_value(e) {
+                    for (k, v) in map {
+                        let k = if k == "name" { "field".to_owned() } else { k };
+                        p.insert(k, v);
+                    }
+                }
+            }
+            Self::SecretMissing(name) | Self::NotSignedIn(name) | Self::TokenExpired(name) => {
+                put!("profile", json!(name));
+            }
+            Self::NoConsole {
+                vm_id,
+                vm_name,
+                reason,
+            } => {
+                put!("vmId", json!(vm_id));
+                put!("vmName", json!(vm_name));
+                if let Ok(Value::Object(map)) = serde_json::to_value(reason) {
+                    p.extend(map);
+                }
+            }
+            _ => {}
+        }
+        p
     }
 
     /// True when the endpoint could not be reached, so cached data may stand in.
     pub fn is_offline(&self) -> bool {
         matches!(self, Self::OpenNebula(e) if e.is_retryable())
+    }
+}
+
+/// The kind of an OpenNebula (or transport) error.
+fn one_kind(e: &onedeck_opennebula::Error) -> ErrorKind {
+    use onedeck_opennebula::Error as One;
+    match e {
+        One::Authentication(_) => ErrorKind::Authentication,
+        One::Authorization(_) => ErrorKind::Authorization,
+        One::NoExists(_) => ErrorKind::NotFound,
+        One::Action(_) | One::Locked(_) => ErrorKind::WrongState,
+        One::Transport(_) => ErrorKind::Network,
+        One::Tls { .. } => ErrorKind::Tls,
+        One::Decode(_) | One::Fault { .. } => ErrorKind::MalformedReply,
+        One::Allocate(_) => ErrorKind::Allocation,
+        One::Config(_) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// The parameters of an OpenNebula (or transport) error: oned's own message and code, the TLS
+/// fingerprint, or the transport's detail.
+fn one_params(e: &onedeck_opennebula::Error, p: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::json;
+    if let Some(oned) = e.oned() {
+        p.insert("oned".into(), json!(oned.message));
+        p.insert("code".into(), json!(oned.code));
+    } else if let onedeck_opennebula::Error::Tls {
+        fingerprint: Some(f),
+        ..
+    } = e
+    {
+        p.insert("fingerprint".into(), json!(f.to_string()));
+    } else if let onedeck_opennebula::Error::Fault { code, message } = e {
+        p.insert("oned".into(), json!(message));
+        p.insert("code".into(), json!(code));
+    } else {
+        p.insert("detail".into(), json!(e.to_string()));
     }
 }
 

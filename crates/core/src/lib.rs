@@ -18,9 +18,16 @@ mod deck;
 mod error;
 pub mod view;
 
-pub use deck::{DEMO_PROFILE_ID, Deck, DeckConfig, DemoPolicy, SecretBackend};
-pub use error::{Error, ErrorKind, Result};
+pub use deck::{
+    DEMO_PROFILE_ID, Deck, DeckConfig, DemoPolicy, MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN,
+    SecretBackend, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled,
+};
+pub use error::{Error, ErrorKind, ErrorView, Result};
+/// The ids and action names of the OpenNebula client, as both front ends pass them.
+pub use onedeck_opennebula::{SnapshotId, TemplateId, VmAction, VmId};
 pub use view::{
-    AuthModeName, ConsoleGrant, ConsoleWindow, DeckEvent, Inventory, ProfileInput, ProfileSummary,
-    SecretStorage, StateClass, VmFilterName, VmSummary,
+    ActionAccepted, AuthModeName, BulkResult, CapacityInput, ConsoleGrant, ConsoleWindow,
+    CreateRequest, Created, DeckEvent, Inventory, MonitoringSeries, OperationState, ProfileInput,
+    ProfileSummary, Reinstalled, SecretStorage, SnapshotCreated, StateClass, TemplateSummary,
+    VmDetails, VmFilterName, VmOperation, VmSummary,
 };

@@ -225,6 +225,23 @@ pub struct Instantiate {
     pub hold: bool,
     /// Capacity overrides (a non-empty override needs TEMPLATE:CREATE, API.md §2).
     pub capacity: Capacity,
+    /// More extra-template lines, e.g. USER_INPUTS answers from
+    /// [`crate::model::user_input::answers_to_template`] (also needs TEMPLATE:CREATE).
+    pub extra_template: String,
+}
+
+impl Instantiate {
+    /// The name of the `index`-th VM (from 0): the name as given for a single VM or an empty
+    /// name, else `%i` replaced by the index, else `-<index>` appended (Sunstone's rule).
+    pub fn vm_name(&self, index: u32) -> String {
+        if self.count <= 1 || self.name.is_empty() {
+            self.name.clone()
+        } else if self.name.contains("%i") {
+            self.name.replace("%i", &index.to_string())
+        } else {
+            format!("{}-{index}", self.name)
+        }
+    }
 }
 
 /// How `vm_reinstall` reinstalled the VM.
@@ -603,6 +620,7 @@ impl Client {
             count: 1,
             hold: false,
             capacity,
+            extra_template: String::new(),
         };
         let created = self.template_instantiate(template_id, &spec).await?;
         let new = created
@@ -732,17 +750,15 @@ impl Client {
         id: TemplateId,
         spec: &Instantiate,
     ) -> Result<Vec<VmId>> {
-        let extra = spec.capacity.to_template();
+        let extra = [spec.capacity.to_template(), spec.extra_template.clone()]
+            .into_iter()
+            .filter(|part| !part.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
         let count = spec.count.max(1);
         let mut ids = Vec::with_capacity(count as usize);
         for i in 0..count {
-            let name = if count == 1 || spec.name.is_empty() {
-                spec.name.clone()
-            } else if spec.name.contains("%i") {
-                spec.name.replace("%i", &i.to_string())
-            } else {
-                format!("{}-{i}", spec.name)
-            };
+            let name = spec.vm_name(i);
             let params = [
                 Param::Int(id.0),
                 Param::Str(&name),

@@ -50,10 +50,14 @@ pub use model::ids::{
     VmId,
 };
 pub use model::state::{
-    AllowedActions, LcmState, RecoverOp, VmAction, VmState, allowed_actions, state_label,
+    AllowedActions, LcmState, RecoverOp, VmAction, VmState, allowed_actions, history_action_name,
+    state_label,
 };
 pub use model::template::{Template, TemplatePool};
 pub use model::user::{LoginToken, SystemConfig, User, UserPool, VmQuota};
+pub use model::user_input::{
+    InputError, InputProblem, UserInput, UserInputType, answers_to_template,
+};
 pub use model::vm::{
     ConsoleTarget, Disk, DiskSnapshot, DiskSnapshots, Graphics, GraphicsType, HistoryRecord,
     Monitoring, MonitoringData, Nic, NoConsole, Snapshot, Vm, VmPool, VmTemplate,

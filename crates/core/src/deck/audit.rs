@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use onedeck_opennebula::VmId;
 use onedeck_relay::SessionEvent;
 use onedeck_store::{SessionEnd, SessionStart};
 use tokio::sync::broadcast;
@@ -26,14 +27,17 @@ impl Deck {
     }
 
     pub(super) fn spawn_audit_writer(&self) {
-        let mut rx = self.inner.relay.subscribe();
-        let mut stop = self.inner.stop.subscribe();
+        let Some(relay) = &self.inner.relay else {
+            return;
+        };
+        let mut rx = relay.subscribe();
+        let cancel = self.inner.cancel.clone();
         let deck = self.clone();
-        let task = tokio::spawn(async move {
+        self.inner.tasks.spawn(async move {
             loop {
                 let event = tokio::select! {
                     event = rx.recv() => event,
-                    _ = stop.changed() => {
+                    () = cancel.cancelled() => {
                         // The relay has shut down: its last events are already queued.
                         while let Ok(event) = rx.try_recv() {
                             deck.audit(event).await;
@@ -50,7 +54,6 @@ impl Deck {
                 }
             }
         });
-        lock(&self.inner.tasks).push(task);
     }
 
     pub(super) async fn audit(&self, event: SessionEvent) {
@@ -71,7 +74,7 @@ impl Deck {
                     SessionStart {
                         profile_id: slot.profile_id.clone(),
                         user: slot.user.clone(),
-                        vm_id: u64::try_from(slot.vm_id).unwrap_or_default(),
+                        vm_id: u64::try_from(slot.vm_id.0).unwrap_or_default(),
                         vm_name: slot.vm_name.clone(),
                         target_host: target.host.clone(),
                         target_port: target.port,
@@ -80,7 +83,7 @@ impl Deck {
                     }
                 };
                 let profile_id = start.profile_id.clone();
-                let vm_id = i32::try_from(start.vm_id).unwrap_or_default();
+                let vm_id = VmId(i32::try_from(start.vm_id).unwrap_or_default());
                 let audit = match self.with_store(move |s| s.audit_start(&start)).await {
                     Ok(audit) => Some(audit),
                     Err(e) => {

@@ -16,9 +16,9 @@ impl Deck {
     ///
     /// # Errors
     /// `notSignedIn`; `noConsole` with the reason; the endpoint's errors.
-    pub async fn console_open(&self, id: &str, vm_id: i32) -> Result<ConsoleWindow> {
+    pub async fn console_open(&self, id: &str, vm_id: VmId) -> Result<ConsoleWindow> {
         let session = self.session(id)?;
-        let vm = session.client.vm_info(VmId(vm_id)).await?;
+        let vm = session.client.vm_info(vm_id).await?;
         let target = vm
             .console_target(&session.profile.console_hosts)
             .map_err(|reason| Error::NoConsole {
@@ -74,7 +74,7 @@ impl Deck {
             (slot.profile_id.clone(), slot.vm_id)
         };
         if let Ok(session) = self.session(&profile_id) {
-            match session.client.vm_info(VmId(vm_id)).await {
+            match session.client.vm_info(vm_id).await {
                 Ok(vm) => {
                     let target =
                         vm.console_target(&session.profile.console_hosts)
@@ -96,7 +96,7 @@ impl Deck {
         }
         let consoles = lock(&self.inner.consoles);
         let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
-        let ticket = self.inner.relay.issue_ticket(
+        let ticket = self.relay()?.issue_ticket(
             Target::new(slot.target.host.clone(), slot.target.port),
             TicketOptions::labelled(label),
         )?;
@@ -112,8 +112,10 @@ impl Deck {
     /// The console window `label` closed: its session ends and its unused tickets are revoked.
     pub fn console_closed(&self, label: &str) {
         lock(&self.inner.consoles).by_label.remove(label);
-        self.inner.relay.revoke_tickets(label);
-        self.inner.relay.close_sessions_for(label);
+        if let Some(relay) = &self.inner.relay {
+            relay.revoke_tickets(label);
+            relay.close_sessions_for(label);
+        }
     }
 
     /// Labels of the console windows the app knows.

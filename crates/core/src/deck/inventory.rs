@@ -71,7 +71,7 @@ impl Deck {
                 .iter()
                 .map(|v| {
                     Ok(VmRow {
-                        vm_id: u64::try_from(v.id).unwrap_or_default(),
+                        vm_id: u64::try_from(v.id.0).unwrap_or_default(),
                         json: serde_json::to_string(v).map_err(|e| Error::Task(e.to_string()))?,
                     })
                 })

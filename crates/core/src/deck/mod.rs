@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use onedeck_opennebula::{Client, ConsoleTarget};
+use onedeck_opennebula::{Client, ConsoleTarget, VmId};
 use onedeck_relay::{Relay, RelayConfig, SessionId};
 use onedeck_sim::SimHandle;
 use onedeck_store::{AuditId, Store};
 use onedeck_vault::{Profile, ProfileStore, SecretStore};
-use tokio::sync::{broadcast, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 mod audit;
 mod auth;
@@ -20,9 +21,18 @@ mod demo;
 mod inventory;
 mod renewal;
 mod sessions;
+mod templates;
+mod vms;
+mod watch;
+
+pub use vms::{MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN};
+pub use watch::{WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled};
 
 use crate::error::{Error, Result};
 use crate::view::{DeckEvent, SecretStorage};
+
+/// How long shutdown waits for the relay's sessions and the background tasks.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);
 
 /// The id of the built-in demo profile (never written to the profiles file).
 pub const DEMO_PROFILE_ID: &str = "demo";
@@ -55,14 +65,28 @@ pub struct DeckConfig {
     pub config_dir: Option<PathBuf>,
     /// Directory of the SQLite store; `None` = the OS data dir (or `$ONEDECK_DATA_DIR`).
     pub data_dir: Option<PathBuf>,
-    /// The console relay's settings.
-    pub relay: RelayConfig,
+    /// The console relay's settings; `None` runs no relay (a front end without consoles, the
+    /// CLI): no audit writer, and an earlier run's open audit rows are left to the app.
+    pub relay: Option<RelayConfig>,
     /// Where secrets go.
     pub secrets: SecretBackend,
     /// When to start the demo cloud.
     pub demo: DemoPolicy,
-    /// How often login tokens are checked for renewal.
+    /// How often login tokens are checked for renewal; zero runs no renewal loop.
     pub renewal_interval: Duration,
+}
+
+impl DeckConfig {
+    /// What a command-line front end needs: the OS config and data dirs and keyring, no relay,
+    /// no demo cloud, no background renewal (a command is over before a token would be due).
+    pub fn headless() -> Self {
+        Self {
+            relay: None,
+            demo: DemoPolicy::Never,
+            renewal_interval: Duration::ZERO,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for DeckConfig {
@@ -70,7 +94,7 @@ impl Default for DeckConfig {
         Self {
             config_dir: None,
             data_dir: None,
-            relay: RelayConfig::default(),
+            relay: Some(RelayConfig::default()),
             secrets: SecretBackend::OsKeyring,
             demo: DemoPolicy::WhenNoProfile,
             renewal_interval: Duration::from_secs(60),
@@ -99,7 +123,7 @@ struct ConsoleSlot {
     profile_id: String,
     profile_name: String,
     user: String,
-    vm_id: i32,
+    vm_id: VmId,
     vm_name: String,
     target: ConsoleTarget,
 }
@@ -115,7 +139,7 @@ struct Consoles {
 struct LiveSession {
     audit: Option<AuditId>,
     profile_id: String,
-    vm_id: i32,
+    vm_id: VmId,
 }
 
 struct Inner {
@@ -124,14 +148,16 @@ struct Inner {
     /// The connected OS keyring (or the memory store), dropped after a keyring failure.
     secrets: Mutex<Option<Arc<SecretStore>>>,
     store: Mutex<Store>,
-    relay: Relay,
+    relay: Option<Relay>,
     sessions: RwLock<HashMap<String, Session>>,
     demo: RwLock<Option<Profile>>,
     sim: tokio::sync::Mutex<Option<SimHandle>>,
     consoles: Mutex<Consoles>,
     events: broadcast::Sender<DeckEvent>,
-    stop: watch::Sender<bool>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Cancelled at shutdown: every background task (audit writer, renewal, VM watches) ends.
+    cancel: CancellationToken,
+    /// The background tasks, awaited (with a deadline) at shutdown.
+    tasks: TaskTracker,
 }
 
 /// The app's state: profiles and their sessions, the inventory cache, the console relay and the
@@ -178,9 +204,11 @@ impl Deck {
                 "the local database was unreadable and was moved aside"
             );
         }
-        let relay = Relay::start(config.relay.clone()).await?;
-        let (events, _) = broadcast::channel(64);
-        let (stop, _) = watch::channel(false);
+        let relay = match &config.relay {
+            Some(relay) => Some(Relay::start(relay.clone()).await?),
+            None => None,
+        };
+        let (events, _) = broadcast::channel(256);
         let secrets = match &config.secrets {
             SecretBackend::Memory => Some(Arc::new(SecretStore::session_only())),
             SecretBackend::Given(store) => Some(store.clone()),
@@ -198,15 +226,19 @@ impl Deck {
                 sim: tokio::sync::Mutex::new(None),
                 consoles: Mutex::new(Consoles::default()),
                 events,
-                stop,
-                tasks: Mutex::new(Vec::new()),
+                cancel: CancellationToken::new(),
+                tasks: TaskTracker::new(),
             }),
         };
-        // Sessions an earlier run left open (a crash) end now, with a reason that says so.
-        deck.with_store(|s| s.audit_close_unfinished(SystemTime::now(), "app_crashed"))
-            .await?;
-        deck.spawn_audit_writer();
-        deck.spawn_renewal(config.renewal_interval);
+        if deck.inner.relay.is_some() {
+            // Sessions an earlier run left open (a crash) end now, with a reason that says so.
+            deck.with_store(|s| s.audit_close_unfinished(SystemTime::now(), "app_crashed"))
+                .await?;
+            deck.spawn_audit_writer();
+        }
+        if !config.renewal_interval.is_zero() {
+            deck.spawn_renewal(config.renewal_interval);
+        }
         if config.demo == DemoPolicy::WhenNoProfile {
             let profiles = deck.inner.profiles.clone();
             let empty = tokio::task::spawn_blocking(move || profiles.list())
@@ -226,9 +258,14 @@ impl Deck {
         self.inner.events.subscribe()
     }
 
-    /// The relay's loopback address.
-    pub fn relay_addr(&self) -> std::net::SocketAddr {
-        self.inner.relay.local_addr()
+    /// The relay's loopback address (`None` in a front end without consoles).
+    pub fn relay_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.relay.as_ref().map(Relay::local_addr)
+    }
+
+    /// The console relay, or [`Error::NoRelay`] in a front end without consoles.
+    fn relay(&self) -> Result<&Relay> {
+        self.inner.relay.as_ref().ok_or(Error::NoRelay)
     }
 
     /// The demo cloud's XML-RPC URL while it runs.
@@ -241,16 +278,22 @@ impl Deck {
     /// Ends every console session (audit rows closed with `app_exited`), stops the background
     /// tasks and the demo cloud.
     pub async fn shutdown(&self) {
-        let report = self.inner.relay.shutdown(Duration::from_secs(2)).await;
-        tracing::info!(?report, "relay stopped");
-        let _ = self.inner.stop.send(true);
-        let tasks = std::mem::take(&mut *lock(&self.inner.tasks));
-        for task in tasks {
-            let _ = task.await;
+        if let Some(relay) = &self.inner.relay {
+            let report = relay.shutdown(SHUTDOWN_DEADLINE).await;
+            tracing::info!(?report, "relay stopped");
         }
-        if let Err(e) = self
-            .with_store(|s| s.audit_close_unfinished(SystemTime::now(), "app_exited"))
+        self.inner.cancel.cancel();
+        self.inner.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_DEADLINE, self.inner.tasks.wait())
             .await
+            .is_err()
+        {
+            tracing::warn!("background tasks did not stop in time");
+        }
+        if self.inner.relay.is_some()
+            && let Err(e) = self
+                .with_store(|s| s.audit_close_unfinished(SystemTime::now(), "app_exited"))
+                .await
         {
             tracing::warn!(error = %e, "could not close the audit log's open sessions");
         }

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::auth::renew;
-use super::{Deck, Session, lock, read};
+use super::{Deck, Session, read};
 use crate::error::Error;
 use crate::view::SecretStorage;
 
@@ -69,8 +69,8 @@ impl Deck {
 
     pub(super) fn spawn_renewal(&self, interval: Duration) {
         let deck = self.clone();
-        let mut stop = self.inner.stop.subscribe();
-        let task = tokio::spawn(async move {
+        let cancel = self.inner.cancel.clone();
+        self.inner.tasks.spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -78,10 +78,9 @@ impl Deck {
                     _ = ticker.tick() => {
                         deck.renew_due_tokens(SystemTime::now()).await;
                     }
-                    _ = stop.changed() => return,
+                    () = cancel.cancelled() => return,
                 }
             }
         });
-        lock(&self.inner.tasks).push(task);
     }
 }

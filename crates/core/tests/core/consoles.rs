@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use onedeck_core::{DEMO_PROFILE_ID, Deck, DeckEvent, DemoPolicy, ErrorKind};
+use onedeck_core::{DEMO_PROFILE_ID, Deck, DeckEvent, DemoPolicy, ErrorKind, VmId};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -42,7 +42,7 @@ async fn ended(
     }
 }
 
-async fn demo() -> Result<(Env, Deck, i32, i32), Box<dyn std::error::Error>> {
+async fn demo() -> Result<(Env, Deck, VmId, VmId), Box<dyn std::error::Error>> {
     let env = Env::new()?;
     let deck = Deck::start(env.config(DemoPolicy::WhenNoProfile)).await?;
     let inv = deck.inventory_refresh(DEMO_PROFILE_ID).await?;
@@ -75,11 +75,10 @@ async fn a_console_session_goes_through_the_relay_and_is_audited() -> TestResult
     );
 
     let grant = deck.console_connect(&window.label).await?;
-    assert!(
-        grant
-            .ws_url
-            .starts_with(&format!("ws://{}/?token=", deck.relay_addr()))
-    );
+    assert!(grant.ws_url.starts_with(&format!(
+        "ws://{}/?token=",
+        deck.relay_addr().ok_or("a relay")?
+    )));
     assert_eq!(grant.vm_id, vm);
     assert!(
         !format!("{grant:?}").contains(&grant.ws_url),
@@ -103,7 +102,7 @@ async fn a_console_session_goes_through_the_relay_and_is_audited() -> TestResult
     let log = deck.audit_log(Some(DEMO_PROFILE_ID), 10).await?;
     assert_eq!(log.len(), 1);
     let row = &log[0];
-    assert_eq!(row.start.vm_id, u64::try_from(vm)?);
+    assert_eq!(row.start.vm_id, u64::try_from(vm.0)?);
     assert_eq!(row.start.user, "alice");
     let end = row.end.as_ref().ok_or("audit row not completed")?;
     assert!(end.bytes_to_client >= 12, "{end:?}");
@@ -143,7 +142,7 @@ async fn a_vm_that_is_not_running_gets_a_reason_not_a_window() -> TestResult {
     assert!(err.to_string().contains(&format!("VM {stopped}")), "{err}");
     assert!(deck.console_labels().is_empty());
     let err = deck
-        .console_open(DEMO_PROFILE_ID, 999_999)
+        .console_open(DEMO_PROFILE_ID, VmId(999_999))
         .await
         .err()
         .ok_or("window for no VM")?;
@@ -207,7 +206,7 @@ fn a_crash_leaves_no_session_open_after_the_next_start() -> crate::support::Test
         let deck = Deck::start(env.config(DemoPolicy::Never)).await?;
         let log = deck.audit_log(None, 10).await?;
         assert_eq!(log.len(), 1);
-        assert_eq!(log[0].start.vm_id, u64::try_from(vm)?);
+        assert_eq!(log[0].start.vm_id, u64::try_from(vm.0)?);
         let end = log[0]
             .end
             .as_ref()

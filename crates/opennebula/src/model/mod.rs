@@ -7,4 +7,5 @@ pub mod ids;
 pub mod state;
 pub mod template;
 pub mod user;
+pub mod user_input;
 pub mod vm;

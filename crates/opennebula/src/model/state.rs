@@ -564,9 +564,85 @@ pub fn allowed_actions(state: VmState, lcm: LcmState) -> AllowedActions {
     }
 }
 
+/// oned's name of a history record's `ACTION` (the `VMActions` enum, lower case with dashes as
+/// `onevm show` prints it); `None` for 0 (no action) and for values this version does not know.
+pub fn history_action_name(action: i32) -> Option<&'static str> {
+    const NAMES: [&str; 52] = [
+        "none",
+        "migrate",
+        "live-migrate",
+        "shutdown",
+        "shutdown-hard",
+        "undeploy",
+        "undeploy-hard",
+        "hold",
+        "release",
+        "stop",
+        "suspend",
+        "resume",
+        "boot",
+        "delete",
+        "delete-recreate",
+        "reboot",
+        "reboot-hard",
+        "resched",
+        "unresched",
+        "poweroff",
+        "poweroff-hard",
+        "disk-attach",
+        "disk-detach",
+        "nic-attach",
+        "nic-detach",
+        "disk-snapshot-create",
+        "disk-snapshot-delete",
+        "terminate",
+        "terminate-hard",
+        "disk-resize",
+        "deploy",
+        "chown",
+        "chmod",
+        "updateconf",
+        "rename",
+        "resize",
+        "update",
+        "snapshot-create",
+        "snapshot-delete",
+        "snapshot-revert",
+        "disk-saveas",
+        "disk-snapshot-revert",
+        "recover",
+        "retry",
+        "monitor",
+        "disk-snapshot-rename",
+        "alias-attach",
+        "alias-detach",
+        "poweroff-migrate",
+        "poweroff-hard-migrate",
+        "backup",
+        "nic-update",
+    ];
+    match action {
+        1.. => NAMES.get(usize::try_from(action).ok()?).copied(),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_actions_are_named_as_oned_names_them() {
+        // The codes the real 7.4.0 captures and the simulator write (VMActions).
+        assert_eq!(history_action_name(0), None);
+        assert_eq!(history_action_name(5), Some("undeploy"));
+        assert_eq!(history_action_name(9), Some("stop"));
+        assert_eq!(history_action_name(14), Some("delete-recreate"));
+        assert_eq!(history_action_name(19), Some("poweroff"));
+        assert_eq!(history_action_name(28), Some("terminate-hard"));
+        assert_eq!(history_action_name(999), None);
+        assert_eq!(history_action_name(-1), None);
+    }
 
     #[test]
     fn every_value_round_trips_and_unknown_is_kept() {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{Lock, Permissions, document, num, opt_num, string};
 use super::ids::{GroupId, TemplateId, UserId};
+use super::user_input::UserInput;
 use super::vm::{VmTemplate, decode_template, split_labels};
 use crate::xml::{Cursor, El, Fail};
 
@@ -33,6 +34,16 @@ pub struct Template {
     pub template: VmTemplate,
     /// Labels from `TEMPLATE/LABELS`.
     pub labels: Vec<String>,
+}
+
+impl Template {
+    /// The questions `USER_INPUTS` asks at instantiation, in the order to ask them.
+    pub fn user_inputs(&self) -> Vec<UserInput> {
+        UserInput::parse_all(
+            &self.template.user_inputs,
+            self.template.inputs_order.as_deref(),
+        )
+    }
 }
 
 /// `one.templatepool.info`: the templates in oned's order.

@@ -95,6 +95,12 @@ pub struct VmTemplate {
     pub sched_actions: Vec<Attributes>,
     /// `LABELS` (templates keep them here; VMs in `USER_TEMPLATE`).
     pub labels: Option<String>,
+    /// `USER_INPUTS` entries as written (`NAME`, `M|type|description|params|default`).
+    pub user_inputs: Vec<(String, String)>,
+    /// `INPUTS_ORDER`: the order in which to ask the inputs.
+    pub inputs_order: Option<String>,
+    /// `DESCRIPTION`.
+    pub description: Option<String>,
 }
 
 /// A `DISK` of the template.
@@ -656,10 +662,26 @@ pub(crate) fn decode_template(c: &mut Cursor<'_>, el: &El<'_>) -> Result<VmTempl
             "SNAPSHOT" => t.snapshots.push(decode_snapshot(c, &child)?),
             "SCHED_ACTION" => t.sched_actions.push(Attributes::decode(c, &child)?),
             "LABELS" => t.labels = opt_string(c, &child)?,
+            "USER_INPUTS" => t.user_inputs = decode_user_inputs(c, &child)?,
+            "INPUTS_ORDER" => t.inputs_order = opt_string(c, &child)?,
+            "DESCRIPTION" => t.description = opt_string(c, &child)?,
             _ => c.skip(&child)?,
         }
     }
     Ok(t)
+}
+
+/// `USER_INPUTS` children in document order. Read here rather than through [`Attributes`],
+/// which drops every name containing `PASSW`: an input *named* `ROOT_PASSWORD` is a question,
+/// not a secret (a password input's default is dropped by [`super::user_input::UserInput`]).
+fn decode_user_inputs(c: &mut Cursor<'_>, el: &El<'_>) -> Result<Vec<(String, String)>, Fail> {
+    let mut out = Vec::new();
+    while let Some(child) = c.next_child(el)? {
+        let name = child.name().to_owned();
+        let spec = string(c, &child)?;
+        out.push((name, spec));
+    }
+    Ok(out)
 }
 
 fn decode_disk(c: &mut Cursor<'_>, el: &El<'_>) -> Result<Disk, Fail> {

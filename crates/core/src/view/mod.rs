@@ -4,9 +4,18 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use onedeck_opennebula::{LcmState, Vm, VmState};
+use onedeck_opennebula::{LcmState, Vm, VmId, VmState};
 use onedeck_vault::{AuthMode, Profile, VmFilter};
 use serde::{Deserialize, Serialize};
+
+pub mod templates;
+pub mod vms;
+
+pub use templates::{CreateRequest, Created, MAX_CREATE_COUNT, TemplateSummary};
+pub use vms::{
+    ActionAccepted, BulkResult, CapacityInput, MonitoringPoint, MonitoringSeries, OperationState,
+    ReinstallWay, Reinstalled, SnapshotCreated, VmDetails, VmOperation,
+};
 
 /// How a profile signs in, as the UI names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +186,7 @@ impl StateClass {
 #[serde(rename_all = "camelCase")]
 pub struct VmSummary {
     /// VM id.
-    pub id: i32,
+    pub id: VmId,
     /// VM name.
     pub name: String,
     /// Owner's user name.
@@ -204,7 +213,7 @@ impl VmSummary {
     /// The row of a VM as the client decoded it.
     pub fn of(vm: &Vm) -> Self {
         Self {
-            id: vm.id.0,
+            id: vm.id,
             name: vm.name.clone(),
             owner: vm.uname.clone(),
             group: vm.gname.clone(),
@@ -259,7 +268,7 @@ pub struct ConsoleGrant {
     /// The VNC password, when the VM has one.
     pub password: Option<String>,
     /// VM id.
-    pub vm_id: i32,
+    pub vm_id: VmId,
     /// VM name.
     pub vm_name: String,
     /// The profile's display name.
@@ -278,7 +287,7 @@ impl std::fmt::Debug for ConsoleGrant {
 }
 
 /// Something the UI should learn without asking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum DeckEvent {
     /// A console session ended (the window may show why and offer to reconnect).
@@ -288,9 +297,21 @@ pub enum DeckEvent {
         /// The profile.
         profile_id: String,
         /// The VM.
-        vm_id: i32,
+        vm_id: VmId,
         /// How it ended, in words.
         reason: String,
+    },
+    /// A VM changed after an operation the app started: its new row, or `None` when it is gone
+    /// (DONE or deleted). `settled` is true on the last event of the watch.
+    VmChanged {
+        /// The profile.
+        profile_id: String,
+        /// The VM.
+        vm_id: VmId,
+        /// Its inventory row now.
+        vm: Option<VmSummary>,
+        /// The state has settled (or the watch gave up): stop showing "pending".
+        settled: bool,
     },
     /// A profile's session ended without the user asking (its token could not be renewed).
     SignedOut {
