@@ -1,18 +1,19 @@
 //! `onedeck-cli profile`: endpoint profiles and their secrets, from the shell.
 //!
 //! The password is read from standard input (`--password-stdin`) or from a terminal prompt, never
-//! from an argument (arguments are visible to every user in `ps`). All logic lives in
-//! `onedeck-vault` (profiles, keyring), `onedeck-store` (cached inventory) and
-//! `onedeck-opennebula` (`test` signs in).
+//! from an argument (arguments are visible to every user in `ps`). Adding, testing and removing
+//! go through `onedeck-core`, as the app does (sign in before saving, the token trade, the
+//! keyring, the cached inventory); `list` and `show` print the profiles file as it is.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
-use onedeck_vault::{
-    AuthMode, Profile, ProfileId, ProfileStore, SecretRemoval, SecretStore, Vault, VmFilter,
-};
+use onedeck_core::{AuthModeName, Deck, DeckConfig, ProfileInput, VmFilterName};
+use onedeck_vault::{AuthMode, ProfileId, ProfileStore, SecretStore};
+
+use crate::front::{Failure, Outcome};
 
 /// Arguments of `onedeck-cli profile`.
 #[derive(Debug, clap::Args)]
@@ -29,18 +30,11 @@ enum Command {
     /// Add a profile (or replace one with --id) and store its secret in the OS keyring.
     Add(AddArgs),
     /// List the profiles.
-    List {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    List,
     /// Show one profile and whether its secret is in the keyring.
     Show {
         /// Profile id.
         id: String,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
     },
     /// Remove a profile, its secret and its cached inventory.
     Remove {
@@ -102,17 +96,21 @@ struct AddArgs {
 }
 
 /// Runs `onedeck-cli profile`.
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args, json: bool) -> Outcome {
+    let config = DeckConfig {
+        config_dir: args.config_dir.clone(),
+        ..DeckConfig::headless()
+    };
     let profiles = match &args.config_dir {
-        Some(dir) => ProfileStore::in_dir(dir)?,
-        None => ProfileStore::open_default()?,
+        Some(dir) => ProfileStore::in_dir(dir).map_err(anyhow::Error::from)?,
+        None => ProfileStore::open_default().map_err(anyhow::Error::from)?,
     };
     match args.command {
-        Command::Add(add) => run_add(profiles, add),
-        Command::List { json } => run_list(&profiles, json),
-        Command::Show { id, json } => run_show(&profiles, &parse_id(&id)?, json),
-        Command::Remove { id } => run_remove(profiles, &parse_id(&id)?),
-        Command::Test { id } => run_test(&profiles, &parse_id(&id)?),
+        Command::Add(add) => run_add(config, add),
+        Command::List => Ok(run_list(&profiles, json)?),
+        Command::Show { id } => Ok(run_show(&profiles, &parse_id(&id)?, json)?),
+        Command::Remove { id } => run_remove(config, &id),
+        Command::Test { id } => run_test(config, &id),
     }
 }
 
@@ -120,58 +118,64 @@ fn parse_id(text: &str) -> anyhow::Result<ProfileId> {
     Ok(ProfileId::parse(text)?)
 }
 
-fn run_add(profiles: ProfileStore, add: AddArgs) -> anyhow::Result<()> {
-    let mut profile = Profile::new(&add.name, &add.url, &add.user)?;
-    if let Some(id) = &add.id {
-        profile.id = parse_id(id)?;
-    }
-    profile.tls.ca_file = add.ca_file;
-    profile.tls.pinned_sha256 = add.pin_sha256;
-    profile.vm_filter = match add.filter {
-        FilterArg::Mine => VmFilter::Mine,
-        FilterArg::MineAndGroups => VmFilter::MineAndGroups,
-        FilterArg::All => VmFilter::All,
-    };
+fn runtime() -> Outcome<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run_add(config: DeckConfig, add: AddArgs) -> Outcome {
+    let mut console_hosts = BTreeMap::new();
     for pair in &add.console_hosts {
         let Some((host, address)) = pair.split_once('=') else {
-            bail!("--console-host {pair:?}: expected HOST=ADDRESS");
+            return Err(Failure::Usage(format!(
+                "--console-host {pair:?}: expected HOST=ADDRESS"
+            )));
         };
-        profile
-            .console_hosts
-            .insert(host.trim().to_owned(), address.trim().to_owned());
+        console_hosts.insert(host.trim().to_owned(), address.trim().to_owned());
     }
-    if let Some(ttl) = add.login_token {
-        profile.auth = AuthMode::LoginToken {
-            token_ttl_secs: ttl,
-            renew_before_secs: add.renew_before,
-        };
-    }
-    // Check the fields before asking for a password the user would then type in vain.
-    profile.normalize()?;
-    // Connect before prompting too: "no keyring" should not cost the user a typed password.
-    let secrets = SecretStore::os_keyring()?;
-    secrets.check()?;
-    let password = read_password(add.password_stdin, &profile)?;
-    let secret = match profile.auth {
-        AuthMode::Password => password,
-        AuthMode::LoginToken { token_ttl_secs, .. } => {
-            let token = runtime()?.block_on(login_token(&profile, &password, token_ttl_secs))?;
-            onedeck_vault::Secret::new(token.expose().to_owned())
-        }
+    let input = ProfileInput {
+        id: add.id.clone(),
+        name: add.name.clone(),
+        url: add.url.clone(),
+        user: add.user.clone(),
+        auth_mode: if add.login_token.is_some() {
+            AuthModeName::LoginToken
+        } else {
+            AuthModeName::Password
+        },
+        vm_filter: match add.filter {
+            FilterArg::Mine => VmFilterName::Mine,
+            FilterArg::MineAndGroups => VmFilterName::MineAndGroups,
+            FilterArg::All => VmFilterName::All,
+        },
+        pinned_sha256: add.pin_sha256.clone(),
+        ca_file: add.ca_file.as_ref().map(|p| p.display().to_string()),
+        token_ttl_secs: add.login_token,
+        renew_before_secs: add.login_token.map(|_| add.renew_before),
+        console_hosts: Some(console_hosts),
     };
-    let vault = Vault::new(profiles, secrets);
-    let saved = vault.save_profile(profile, Some(&secret))?;
-    println!("{}", saved.id);
-    Ok(())
+    runtime()?.block_on(async {
+        let deck = Deck::start(config).await?;
+        let out = async {
+            // "No keyring" should not cost the user a typed password: ask the keyring first.
+            deck.keyring_check().await?;
+            let password = read_password(add.password_stdin, &add.user, &add.url)?;
+            let saved = deck.save_profile(input, Some(password), false).await?;
+            println!("{}", saved.id);
+            Ok(())
+        }
+        .await;
+        deck.shutdown().await;
+        out
+    })
 }
 
 /// Reads the password from stdin or a terminal prompt; empty is refused.
-fn read_password(from_stdin: bool, profile: &Profile) -> anyhow::Result<onedeck_vault::Secret> {
+fn read_password(from_stdin: bool, user: &str, url: &str) -> Outcome<String> {
     let text = if from_stdin {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading the password from standard input")?;
+        std::io::stdin().read_to_string(&mut text)?;
         let secret = zeroize::Zeroizing::new(text);
         let trimmed = secret
             .strip_suffix('\n')
@@ -179,54 +183,16 @@ fn read_password(from_stdin: bool, profile: &Profile) -> anyhow::Result<onedeck_
             .unwrap_or(&secret);
         trimmed.to_owned()
     } else {
-        rpassword::prompt_password(format!(
-            "Password for {} at {}: ",
-            profile.user, profile.url
-        ))
-        .context("no terminal to ask for the password; pipe it in with --password-stdin")?
+        rpassword::prompt_password(format!("Password for {user} at {url}: ")).map_err(|_| {
+            Failure::Usage(
+                "no terminal to ask for the password; pipe it in with --password-stdin".into(),
+            )
+        })?
     };
-    let secret = onedeck_vault::Secret::new(text);
-    if secret.is_empty() {
-        bail!("the password is empty");
+    if text.is_empty() {
+        return Err(Failure::Usage("the password is empty".into()));
     }
-    Ok(secret)
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
-/// A client of the profile's endpoint with the given secret (password or token).
-fn client(profile: &Profile, secret: &str) -> anyhow::Result<onedeck_opennebula::Client> {
-    let mut endpoint = onedeck_opennebula::Endpoint::new(profile.url.clone());
-    if let Some(ca) = &profile.tls.ca_file {
-        endpoint.ca_bundle_pem = Some(
-            std::fs::read_to_string(ca)
-                .with_context(|| format!("reading the CA file {}", ca.display()))?,
-        );
-    }
-    if let Some(pin) = &profile.tls.pinned_sha256 {
-        endpoint.pinned_sha256 = Some(pin.parse()?);
-    }
-    endpoint.host_overrides = profile.console_hosts.clone();
-    let credentials = onedeck_opennebula::Credentials::new(profile.user.clone(), secret.to_owned());
-    Ok(onedeck_opennebula::Client::new(endpoint, credentials)?)
-}
-
-async fn login_token(
-    profile: &Profile,
-    password: &onedeck_vault::Secret,
-    ttl: u64,
-) -> anyhow::Result<onedeck_opennebula::Secret> {
-    let client = client(profile, password.expose())?;
-    let seconds = u32::try_from(ttl).unwrap_or(u32::MAX);
-    client
-        .login_token_create(onedeck_opennebula::TokenValidity::Seconds(seconds), None)
-        .await
-        .context("trading the password for a login token (one.user.login)")
+    Ok(text)
 }
 
 fn run_list(profiles: &ProfileStore, json: bool) -> anyhow::Result<()> {
@@ -292,43 +258,25 @@ fn run_show(profiles: &ProfileStore, id: &ProfileId, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-fn run_remove(profiles: ProfileStore, id: &ProfileId) -> anyhow::Result<()> {
-    // A profile must stay removable without a keyring: the secret store then reports "left".
-    let secrets = SecretStore::os_keyring().unwrap_or_else(|_| SecretStore::session_only());
-    let keyring_missing = secrets.is_session_only();
-    let vault = Vault::new(profiles, secrets);
-    let (profile, removal) = vault.remove_profile(id)?;
-    println!("removed profile {} ({})", profile.id, profile.name);
-    match removal {
-        SecretRemoval::Deleted => println!("its secret was deleted from the OS keyring"),
-        SecretRemoval::NoneStored if keyring_missing => eprintln!(
-            "warning: no keyring is reachable, so its secret (service \"onedeck\", account \"{}\") \
-             may still be stored; remove it once the keyring is back",
-            profile.id
-        ),
-        SecretRemoval::NoneStored => println!("it had no stored secret"),
-        SecretRemoval::Left(e) => eprintln!("warning: its secret may still be in the keyring: {e}"),
-    }
-    match onedeck_store::Store::open_default().and_then(|mut s| s.delete_inventory(id.as_str())) {
-        Ok(true) => println!("its cached inventory was deleted"),
-        Ok(false) => {}
-        Err(e) => eprintln!("warning: could not delete its cached inventory: {e}"),
-    }
-    Ok(())
+fn run_remove(config: DeckConfig, id: &str) -> Outcome {
+    runtime()?.block_on(async {
+        let deck = Deck::start(config).await?;
+        let out = deck.remove_profile(id).await;
+        deck.shutdown().await;
+        out?;
+        println!("removed profile {id}");
+        println!("its secret was deleted from the OS keyring (where one was stored)");
+        Ok(())
+    })
 }
 
-fn run_test(profiles: &ProfileStore, id: &ProfileId) -> anyhow::Result<()> {
-    let profile = profiles.get(id)?;
-    let secret = SecretStore::os_keyring()?.get(id)?.with_context(|| {
-        format!("no secret stored for profile {id}; run `onedeck-cli profile add --id {id} ...`")
-    })?;
-    let client = client(&profile, secret.expose())?;
-    let user = runtime()?
-        .block_on(client.user_info_self())
-        .with_context(|| format!("signing in to {} as {}", profile.url, profile.user))?;
-    println!(
-        "signed in to {} as {} (user id {}, group {})",
-        profile.url, user.name, user.id.0, user.gname
-    );
-    Ok(())
+fn run_test(config: DeckConfig, id: &str) -> Outcome {
+    runtime()?.block_on(async {
+        let deck = Deck::start(config).await?;
+        let out = deck.sign_in(id, None, false).await;
+        deck.shutdown().await;
+        let p = out?;
+        println!("signed in to {} as {}", p.url, p.user);
+        Ok(())
+    })
 }

@@ -51,6 +51,10 @@ pub struct Args {
     /// Keep the cloud in this JSON file across runs.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Extra shared templates: the first (`web-inputs`) asks USER_INPUTS of every type, the rest
+    /// are plain; for create dialogs and their benchmarks.
+    #[arg(long, default_value_t = 0)]
+    pub templates: usize,
     /// Do not add the demo ACL rules (CREATE, HOST USE) for the users' groups: exactly oned's defaults.
     #[arg(long)]
     pub no_demo_acls: bool,
@@ -79,6 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         vnc_base: args.vnc_base,
         state_file: args.state,
         demo_acls: !args.no_demo_acls,
+        templates: args.templates,
         ..SimConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -19,8 +19,8 @@ mod error;
 pub mod view;
 
 pub use deck::{
-    DEMO_PROFILE_ID, Deck, DeckConfig, DemoPolicy, MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN,
-    SecretBackend, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled,
+    DEMO_PROFILE_ID, DIRECT_PROFILE_ID, Deck, DeckConfig, DemoPolicy, MAX_MONITORING_RANGE_SECS,
+    MAX_VM_NAME_LEN, SecretBackend, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled,
 };
 pub use error::{Error, ErrorKind, ErrorView, Result};
 /// The ids and action names of the OpenNebula client, as both front ends pass them.

@@ -84,6 +84,9 @@ pub struct SimConfig {
     pub state_file: Option<PathBuf>,
     /// Give the demo groups the ACL rules an admin would add (CREATE, HOST USE).
     pub demo_acls: bool,
+    /// Extra templates, shared with everyone: the first, `web-inputs`, asks USER_INPUTS of every
+    /// type; the rest are plain (`tpl-0001`...), for dialogs with long lists.
+    pub templates: usize,
 }
 
 impl Default for SimConfig {
@@ -101,6 +104,7 @@ impl Default for SimConfig {
             max_consoles: 256,
             state_file: None,
             demo_acls: true,
+            templates: 0,
         }
     }
 }

@@ -272,11 +272,15 @@ pub fn vm_pool<'a>(vms: impl Iterator<Item = &'a Vm>, body: VmBody, size_hint: u
     d.into_string()
 }
 
+/// How many 30-second records `one.vm.monitoring` returns: 4 hours, oned's default
+/// `VM_MONITORING_EXPIRATION_TIME` (14400 s), after which it purges them.
+pub const MONITORING_RECORDS: usize = 480;
+
 /// `<MONITORING_DATA>` of a VM.
 pub fn vm_monitoring(v: &Vm) -> String {
     let mut d = Doc::with_capacity(1024);
     d.open("MONITORING_DATA");
-    for ts in monitoring_times(v, epoch_now(), 3) {
+    for ts in monitoring_times(v, epoch_now(), MONITORING_RECORDS) {
         d.open("MONITORING");
         monitoring_fields(&mut d, v, ts);
         d.close("MONITORING");

@@ -164,6 +164,7 @@ pub fn build(cfg: &SimConfig) -> World {
         );
     }
     w.next_template = 3;
+    add_templates(&mut w, cfg.templates, now);
 
     // Configured users: new ones get IDs from 4; known names only change password/role.
     let mut extra_owners = Vec::new();
@@ -350,6 +351,72 @@ fn add_vm(
         {
             vset(g, "PORT", p.to_string());
         }
+    }
+}
+
+/// The USER_INPUTS of `web-inputs`: one of every type OpenNebula's template guide lists, with
+/// mandatory and optional ones, defaults, a range and lists; `CONTEXT` refers to each as `$NAME`.
+pub const WEB_INPUTS: [(&str, &str); 11] = [
+    ("ADMIN_PASSWORD", "M|password|Administrator password"),
+    ("BLOG_TITLE", "M|text|Blog title||My blog"),
+    ("CERT_FP", "O|fixed|Certificate fingerprint||AB:CD"),
+    ("DEBUG", "O|boolean|Enable debug output||NO"),
+    ("EDITION", "M|list|Edition|community,enterprise|community"),
+    ("INIT_SCRIPT", "O|text64|Start script"),
+    ("MODULES", "O|list-multiple|Modules|cache,search,mail|cache"),
+    ("PORT", "M|number|HTTP port||8080"),
+    ("RATIO", "O|number-float|Cache ratio||0.5"),
+    ("SCALE", "O|range-float|Scale factor|0.5..2.0|1.0"),
+    ("WORKERS", "M|range|Worker processes|1..16|4"),
+];
+
+/// `--templates N`: `web-inputs` (every USER_INPUTS type) then plain templates, ids from 3.
+fn add_templates(w: &mut World, n: usize, now: i64) {
+    for i in 0..n {
+        let id = w.next_template;
+        let (name, t) = if i == 0 {
+            let mut t = tiny_vnc("0.1", "64", "1", false);
+            let context: Vec<(String, String)> = std::iter::once(("NETWORK".into(), "YES".into()))
+                .chain(
+                    WEB_INPUTS
+                        .iter()
+                        .map(|(k, _)| (k.to_string(), format!("${k}"))),
+                )
+                .collect();
+            t.push("CONTEXT", Attr::Vector(context));
+            t.set(
+                "DESCRIPTION",
+                "A web server that asks every kind of user input",
+            );
+            t.set(
+                "INPUTS_ORDER",
+                "BLOG_TITLE,ADMIN_PASSWORD,EDITION,WORKERS,PORT,RATIO,SCALE,MODULES,DEBUG,INIT_SCRIPT,CERT_FP",
+            );
+            t.push("USER_INPUTS", Attr::Vector(attrs(&WEB_INPUTS)));
+            ("web-inputs".to_owned(), t)
+        } else {
+            let cpu = format!("0.{}", 1 + i % 9);
+            let mem = (64 * (1 + i % 8)).to_string();
+            (
+                format!("tpl-{i:04}"),
+                tiny_vnc(&cpu, &mem, &(1 + i % 4).to_string(), false),
+            )
+        };
+        w.templates.insert(
+            id,
+            VmTemplate {
+                id,
+                uid: 0,
+                gid: 0,
+                uname: "oneadmin".into(),
+                gname: "oneadmin".into(),
+                name,
+                perms: Perms::from_octal(6, 4, 4),
+                regtime: now - 600,
+                template: t,
+            },
+        );
+        w.next_template += 1;
     }
 }
 

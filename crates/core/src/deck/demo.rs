@@ -12,6 +12,7 @@ impl Deck {
     pub(super) async fn start_demo(&self) -> Result<()> {
         let config = SimConfig {
             vnc_base: onedeck_sim::free_vnc_base(64)?,
+            templates: 1,
             ..SimConfig::default()
         };
         let sim = Simulator::start(config).await?;

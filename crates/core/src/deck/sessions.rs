@@ -7,6 +7,9 @@ use onedeck_vault::{AuthMode, Profile, ProfileId, ProfileStore, Secret, SecretSt
 
 use super::auth::{Credential, authenticate};
 use super::{DEMO_PROFILE_ID, Deck, SecretBackend, Session, lock, read};
+
+/// The session id of an endpoint given on the command line rather than a saved profile.
+pub const DIRECT_PROFILE_ID: &str = "direct";
 use crate::error::{Error, Result};
 use crate::view::{
     AuthModeName, ProfileInput, ProfileSummary, SecretStorage, TOKEN_RENEW_BEFORE_SECS,
@@ -34,6 +37,65 @@ impl Deck {
             out.push(ProfileSummary::of(p, false, storage));
         }
         Ok(out)
+    }
+
+    /// The profile whose id, or else whose name, is `id_or_name` (how the CLI's `--profile`
+    /// names one).
+    ///
+    /// # Errors
+    /// `notFound` when none matches; `invalidInput` when several profiles have that name.
+    pub async fn find_profile(&self, id_or_name: &str) -> Result<ProfileSummary> {
+        let all = self.profiles().await?;
+        if let Some(p) = all.iter().find(|p| p.id == id_or_name) {
+            return Ok(p.clone());
+        }
+        let mut named = all.into_iter().filter(|p| p.name == id_or_name);
+        match (named.next(), named.next()) {
+            (Some(p), None) => Ok(p),
+            (Some(_), Some(_)) => Err(Error::InvalidInput {
+                field: "profile",
+                reason: format!("several profiles are named {id_or_name:?}: give the id"),
+            }),
+            (None, _) => Err(Error::Vault(onedeck_vault::Error::ProfileNotFound(
+                id_or_name.to_owned(),
+            ))),
+        }
+    }
+
+    /// Connects to the keyring (unless the deck keeps secrets in memory) and checks that it can
+    /// be used, so a front end can say "no keyring" before it asks for a password.
+    ///
+    /// # Errors
+    /// `keyringUnavailable`.
+    pub async fn keyring_check(&self) -> Result<()> {
+        self.secret_store().await.map(|_| ())
+    }
+
+    /// Signs in to an endpoint given directly (the CLI's `--endpoint/--user` form) without
+    /// saving anything: the session lives in memory under [`DIRECT_PROFILE_ID`] until the deck
+    /// stops. The same checks and TLS settings as a saved profile apply.
+    ///
+    /// # Errors
+    /// `invalidInput` for a refused URL or pin; sign-in errors.
+    pub async fn sign_in_direct(
+        &self,
+        input: ProfileInput,
+        password: String,
+    ) -> Result<ProfileSummary> {
+        let mut profile = self
+            .profile_from_input(ProfileInput { id: None, ..input })
+            .await?;
+        profile.id = ProfileId::parse(DIRECT_PROFILE_ID)?;
+        let session = authenticate(&profile, &Credential::Password(Secret::new(password))).await?;
+        self.install_session(Session {
+            storage: SecretStorage::Session,
+            ..session
+        });
+        Ok(ProfileSummary::of(
+            &profile,
+            false,
+            Some(SecretStorage::Session),
+        ))
     }
 
     /// Checks the form, signs in with `password` (or the stored secret when editing), and only
@@ -223,6 +285,21 @@ impl Deck {
                 },
             },
         };
+        if let AuthMode::LoginToken {
+            token_ttl_secs,
+            renew_before_secs,
+        } = &mut profile.auth
+        {
+            if let Some(ttl) = input.token_ttl_secs {
+                *token_ttl_secs = ttl;
+            }
+            if let Some(before) = input.renew_before_secs {
+                *renew_before_secs = before;
+            }
+        }
+        if let Some(hosts) = input.console_hosts {
+            profile.console_hosts = hosts;
+        }
         profile.vm_filter = input.vm_filter.into();
         profile.tls.pinned_sha256 = input.pinned_sha256.filter(|s| !s.trim().is_empty());
         profile.tls.ca_file = input

@@ -136,6 +136,16 @@ pub struct ProfileInput {
     /// A PEM file of CA certificates to trust.
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// Login-token mode: the token's lifetime in seconds (default [`TOKEN_TTL_SECS`]).
+    #[serde(default)]
+    pub token_ttl_secs: Option<u64>,
+    /// Login-token mode: renew when fewer seconds are left (default
+    /// [`TOKEN_RENEW_BEFORE_SECS`]).
+    #[serde(default)]
+    pub renew_before_secs: Option<u64>,
+    /// Console host-name → address overrides; `None` keeps the profile's.
+    #[serde(default)]
+    pub console_hosts: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Login tokens the app asks for last this long, and are renewed when less than

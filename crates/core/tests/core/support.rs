@@ -68,6 +68,9 @@ pub fn input(url: &str, auth_mode: AuthModeName) -> ProfileInput {
         vm_filter: VmFilterName::All,
         pinned_sha256: None,
         ca_file: None,
+        token_ttl_secs: None,
+        renew_before_secs: None,
+        console_hosts: None,
     }
 }
 
