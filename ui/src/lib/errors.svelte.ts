@@ -5,8 +5,6 @@ import { IpcError } from "./ipc";
 export interface Notice {
   message: string;
   kind: IpcError["kind"];
-  /** The whole error, for wording it from the catalogue. */
-  error: IpcError;
 }
 
 /** The window's current error, shown in a dismissable banner. */
@@ -16,7 +14,7 @@ export class ErrorBanner {
   /** Shows `error` (an IpcError or anything thrown) in place of the previous one. */
   show(error: unknown, command = "ui"): void {
     const ipc = IpcError.from(command, error);
-    this.current = { message: ipc.message, kind: ipc.kind, error: ipc };
+    this.current = { message: ipc.message, kind: ipc.kind };
   }
 
   /** Hides the banner. */
