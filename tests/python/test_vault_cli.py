@@ -105,12 +105,13 @@ def test_add_list_show_test_remove(dirs, sim_url):
 
 
 def test_wrong_password_is_an_authentication_error(dirs, sim_url):
+    """`add` signs in before it saves (as the app does): a wrong password saves nothing."""
     _require_keyring()
-    pid = add(dirs, sim_url, "Wrong", "alice", "not-alices-password")
-    out = cli(dirs, "test", pid, check=False)
-    assert out.returncode != 0
+    out = cli(dirs, "add", "--name", "Wrong", "--url", sim_url, "--user", "alice", "--password-stdin",
+              stdin="not-alices-password\n", check=False)
+    assert out.returncode == 1
     assert "authentication failed" in out.stderr
-    cli(dirs, "remove", pid)
+    assert json.loads(cli(dirs, "list", "--json").stdout) == [], "nothing saved"
 
 
 def test_password_is_never_a_command_line_argument(dirs):
