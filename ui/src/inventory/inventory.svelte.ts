@@ -2,7 +2,15 @@
 // poll every 15 s while the window is visible, backing off while the endpoint fails.
 import { nextDelay } from "../lib/backoff";
 import type { ErrorBanner } from "../lib/errors.svelte";
-import { consoleOpen, inventoryCached, inventoryRefresh, IpcError, type Inventory, type VmSummary } from "../lib/ipc";
+import {
+  consoleOpen,
+  inventoryCached,
+  inventoryRefresh,
+  IpcError,
+  type Inventory,
+  type VmChanged,
+  type VmSummary,
+} from "../lib/ipc";
 import { filterVms } from "./filter";
 
 /** The inventory of the selected profile, with its filter and polling. */
@@ -23,6 +31,9 @@ export class InventoryState {
   /** Bumped on every profile switch so late answers for the previous profile are dropped. */
   #generation = 0;
   #dueAt = 0;
+  /** Called after every live answer (the details panel re-reads its VM then). */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- listeners, never rendered
+  readonly #refreshed = new Set<() => void>();
 
   constructor(errors: ErrorBanner, signedOut: (profileId: string) => void) {
     this.#errors = errors;
@@ -66,6 +77,7 @@ export class InventoryState {
       if (generation !== this.#generation) return;
       this.inventory = inventory;
       this.#failures = inventory.stale ? this.#failures + 1 : 0;
+      for (const listener of this.#refreshed) listener();
     } catch (raw) {
       if (generation !== this.#generation) return;
       this.#failures += 1;
@@ -94,6 +106,44 @@ export class InventoryState {
     } catch (error) {
       this.#errors.show(error, "console_open");
     }
+  }
+
+  /** Calls `listener` after every answer of `inventory_refresh`; returns the function that stops it. */
+  onRefreshed(listener: () => void): () => void {
+    this.#refreshed.add(listener);
+    return () => this.#refreshed.delete(listener);
+  }
+
+  /** The row of VM `id`, if the inventory has it. */
+  vm(id: number): VmSummary | null {
+    return this.inventory?.vms.find((vm) => vm.id === id) ?? null;
+  }
+
+  /** Applies a `vm-changed` event of the shown profile: the row changes in place, or goes when `vm` is null. */
+  applyChange(change: VmChanged): void {
+    if (change.profileId !== this.profileId || !this.inventory) return;
+    if (change.vm === null) {
+      this.#replaceRows(this.inventory.vms.filter((vm) => vm.id !== change.vmId));
+    } else {
+      this.#upsert([change.vm]);
+    }
+  }
+
+  /** Shows just-created VMs at once, before the endpoint lists them; existing rows win. */
+  addPlaceholders(vms: VmSummary[]): void {
+    const rows = this.inventory?.vms ?? [];
+    this.#upsert(vms.filter((vm) => !rows.some((row) => row.id === vm.id)));
+  }
+
+  #upsert(vms: VmSummary[]): void {
+    if (!this.inventory || vms.length === 0) return;
+    // Events and placeholders come a few at a time: a scan per VM is cheap.
+    const kept = this.inventory.vms.filter((row) => !vms.some((vm) => vm.id === row.id));
+    this.#replaceRows([...kept, ...vms].sort((a, b) => a.id - b.id));
+  }
+
+  #replaceRows(vms: VmSummary[]): void {
+    if (this.inventory) this.inventory = { ...this.inventory, vms };
   }
 
   /** Follows the page's visibility: no polling while hidden, an immediate one when shown if due. */

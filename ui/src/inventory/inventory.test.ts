@@ -174,4 +174,44 @@ describe("InventoryState", () => {
       delete (globalThis as { document?: unknown }).document;
     }
   });
+
+  it("applies vm-changed events of its profile in place and drops gone VMs", async () => {
+    const row = (id: number, state = "RUNNING") => ({
+      id,
+      name: `vm-${id}`,
+      owner: "a",
+      group: "g",
+      state,
+      stateClass: "running" as const,
+      host: null,
+      ips: [],
+      vcpu: 1,
+      memoryMib: 1,
+      console: false,
+    });
+    await shell(null, [inventory({ vms: [row(1), row(3)] })]);
+    const { state } = await setup();
+    let polls = 0;
+    const stop = state.onRefreshed(() => (polls += 1));
+    await state.show("p");
+    expect(polls).toBe(1);
+    state.applyChange({ profileId: "p", vmId: 3, vm: row(3, "POWEROFF"), settled: true });
+    expect(state.vm(3)?.state).toBe("POWEROFF");
+    state.applyChange({ profileId: "other", vmId: 1, vm: null, settled: true });
+    expect(state.vm(1)).not.toBeNull();
+    state.applyChange({ profileId: "p", vmId: 2, vm: row(2), settled: false });
+    expect(state.inventory?.vms.map((v) => v.id)).toEqual([1, 2, 3]);
+    state.applyChange({ profileId: "p", vmId: 1, vm: null, settled: true });
+    expect(state.inventory?.vms.map((v) => v.id)).toEqual([2, 3]);
+    state.addPlaceholders([row(9, "PENDING"), row(3, "PENDING")]);
+    expect(state.inventory?.vms.map((v) => [v.id, v.state])).toEqual([
+      [2, "RUNNING"],
+      [3, "POWEROFF"],
+      [9, "PENDING"],
+    ]);
+    stop();
+    await state.refresh({ manual: true });
+    expect(polls).toBe(1);
+    state.stop();
+  });
 });

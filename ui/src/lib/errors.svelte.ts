@@ -5,6 +5,8 @@ import { IpcError } from "./ipc";
 export interface Notice {
   message: string;
   kind: IpcError["kind"];
+  /** The whole error, for wording it from the catalogue. */
+  error: IpcError;
 }
 
 /** The window's current error, shown in a dismissable banner. */
@@ -14,7 +16,7 @@ export class ErrorBanner {
   /** Shows `error` (an IpcError or anything thrown) in place of the previous one. */
   show(error: unknown, command = "ui"): void {
     const ipc = IpcError.from(command, error);
-    this.current = { message: ipc.message, kind: ipc.kind };
+    this.current = { message: ipc.message, kind: ipc.kind, error: ipc };
   }
 
   /** Hides the banner. */

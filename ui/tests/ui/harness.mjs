@@ -1,7 +1,7 @@
 // Shared harness for UI tests: serves the built ui/dist over loopback with the app's own CSP and
 // drives Debian's Chromium through playwright-core, with Tauri's IPC replaced by @tauri-apps/api/mocks.
 import { createServer } from "node:http";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,9 @@ export const uiRoot = resolve(here, "../..");
 export const repoRoot = resolve(uiRoot, "..");
 export const distDir = join(uiRoot, "dist");
 export const artifactsDir = join(repoRoot, "test-artifacts", "ui");
+/** Screenshots the docs show (moved to docs/screenshots/ by whoever commits them). */
+// The docs screenshots (README, docs/screenshots) are written by the tests themselves.
+export const docsShotsDir = join(uiRoot, "..", "docs", "screenshots");
 
 const mime = {
   ".html": "text/html; charset=utf-8",
@@ -80,8 +83,11 @@ export async function serveDist() {
 
 /**
  * Opens a page with Tauri's IPC mocked. `handlers` maps a command name to its result, to a
- * `{ reject: value }` object to make the command fail with that value, or to `{ sequence: [...] }`
- * whose items (results or rejects) answer successive calls, the last one repeating.
+ * `{ reject: value }` object to make the command fail with that value, to `{ sequence: [...] }`
+ * whose items answer successive calls (the last one repeating), to `{ by: "vmId", cases: {...} }`
+ * that answers by one argument's value, or to `{ delayMs, answer }` that answers later. These nest.
+ * Events are mocked too (`shouldMockEvents`): the page's `listen` calls never reach the handlers,
+ * and `emitEvent` delivers an event as the shell would; `setHandler` changes an answer mid-test.
  * `initScript` (source text) runs before the page's own scripts.
  * Returns `problems` (console errors, page errors, CSP violations) and every console line in `messages`.
  */
@@ -119,18 +125,32 @@ export async function openApp(url, handlers, { initScript } = {}) {
      const __handlers = ${JSON.stringify(handlers)};
      const __turns = {};
      window.__ipcCalls = [];
-     mockIPC((cmd, args) => {
-       window.__ipcCalls.push({ cmd, args });
-       if (!(cmd in __handlers)) throw { kind: "internal", message: "unmocked command " + cmd };
-       let h = __handlers[cmd];
+     window.__setHandler = (cmd, h) => {
+       __handlers[cmd] = h;
+       for (const key of Object.keys(__turns)) if (key === cmd || key.startsWith(cmd + ":")) delete __turns[key];
+     };
+     const __answer = (cmd, key, h, args) => {
+       if (h && typeof h === "object" && typeof h.by === "string" && h.cases) {
+         const value = String(args?.[h.by]);
+         if (!(value in h.cases)) throw { kind: "notFound", message: "no mocked case " + h.by + "=" + value, params: {} };
+         return __answer(cmd, key + ":" + value, h.cases[value], args);
+       }
        if (h && typeof h === "object" && Array.isArray(h.sequence)) {
-         const turn = __turns[cmd] ?? 0;
-         __turns[cmd] = turn + 1;
-         h = h.sequence[Math.min(turn, h.sequence.length - 1)];
+         const turn = __turns[key] ?? 0;
+         __turns[key] = turn + 1;
+         return __answer(cmd, key + "#", h.sequence[Math.min(turn, h.sequence.length - 1)], args);
+       }
+       if (h && typeof h === "object" && typeof h.delayMs === "number") {
+         return new Promise((ok) => setTimeout(ok, h.delayMs)).then(() => __answer(cmd, key, h.answer, args));
        }
        if (h && typeof h === "object" && "reject" in h) throw h.reject;
        return h;
-     });`,
+     };
+     mockIPC((cmd, args) => {
+       window.__ipcCalls.push({ cmd, args });
+       if (!(cmd in __handlers)) throw { kind: "internal", message: "unmocked command " + cmd };
+       return __answer(cmd, cmd, __handlers[cmd], args);
+     }, { shouldMockEvents: true });`,
   );
   // tauri.conf.json sets freezePrototype: the app must run with a frozen Object.prototype.
   if (conf.app.security.freezePrototype) await page.addInitScript("Object.freeze(Object.prototype);");
@@ -151,10 +171,31 @@ export async function ipcCalls(page, cmd) {
   return cmd === undefined ? calls : calls.filter((c) => c.cmd === cmd);
 }
 
+/** Delivers the shell event `event` with `payload` to the page's listeners. */
+export async function emitEvent(page, event, payload) {
+  await page.evaluate(
+    ([name, body]) => window.__TAURI_INTERNALS__.invoke("plugin:event|emit", { event: name, payload: body }),
+    [event, payload],
+  );
+}
+
+/** Makes `cmd` answer with `handler` (same forms as `openApp`'s) from now on. */
+export async function setHandler(page, cmd, handler) {
+  await page.evaluate(([name, h]) => window.__setHandler(name, h), [cmd, handler]);
+}
+
 /** Saves a screenshot under test-artifacts/ui/. */
 export async function screenshot(page, name) {
   await mkdir(artifactsDir, { recursive: true });
   const path = join(artifactsDir, `${name}.png`);
   await page.screenshot({ path });
+  return path;
+}
+
+/** Saves a screenshot under test-artifacts/ui/ and a copy for the docs under docs/screenshots/. */
+export async function docsScreenshot(page, name) {
+  const path = await screenshot(page, name);
+  await mkdir(docsShotsDir, { recursive: true });
+  await copyFile(path, join(docsShotsDir, `${name}.png`));
   return path;
 }

@@ -1,0 +1,1022 @@
+// VM management in the main window, in headless Chromium with IPC and events mocked: the details
+// panel, operations as core allows them, confirmations and form dialogs, pending feedback cleared
+// by `vm-changed`, errors in OpenNebula's words, bulk actions, the context menu and keyboard, the
+// create dialog with every USER_INPUTS type, and the monitoring charts.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { docsScreenshot, emitEvent, ipcCalls, openApp, screenshot, serveDist, setHandler } from "./harness.mjs";
+
+let server;
+before(async () => {
+  server = await serveDist();
+});
+after(async () => {
+  await server?.close();
+});
+
+const appInfo = { version: "0.1.0-test", platform: "linux" };
+const demo = {
+  id: "demo",
+  name: "Demo",
+  url: "http://127.0.0.1:2633/RPC2",
+  user: "oneadmin",
+  authMode: "password",
+  vmFilter: "mine",
+  demo: true,
+  signedIn: true,
+  secretStorage: "none",
+};
+
+function vm(id, name, overrides = {}) {
+  return {
+    id,
+    name,
+    owner: "alice",
+    group: "users",
+    state: "RUNNING",
+    stateClass: "running",
+    host: "node-1",
+    ips: [`10.0.0.${id}`],
+    vcpu: 2,
+    memoryMib: 2048,
+    console: true,
+    ...overrides,
+  };
+}
+
+const vms = [
+  vm(3, "web-01"),
+  vm(7, "db-primary", { owner: "bob" }),
+  vm(12, "build-agent", { state: "POWEROFF", stateClass: "stopped", host: null, ips: [], console: false }),
+  vm(20, "web-02", { state: "PENDING", stateClass: "pending", console: false }),
+];
+
+function inventory(rows = vms) {
+  return { profileId: "demo", fetchedAt: Date.now(), stale: false, staleReason: null, vms: rows };
+}
+
+// What core would allow per state; the UI only renders these (VmDetails.operations).
+const allOps = [
+  "poweroff",
+  "poweroff-hard",
+  "resume",
+  "reboot",
+  "reboot-hard",
+  "suspend",
+  "stop",
+  "undeploy",
+  "undeploy-hard",
+  "hold",
+  "release",
+  "terminate",
+  "terminate-hard",
+  "reinstall",
+  "resize",
+  "rename",
+  "snapshot-create",
+  "snapshot-revert",
+  "snapshot-delete",
+];
+const destructive = new Set(["terminate", "terminate-hard", "reinstall", "snapshot-revert", "snapshot-delete"]);
+const allowedIn = {
+  RUNNING: [
+    "poweroff",
+    "poweroff-hard",
+    "reboot",
+    "reboot-hard",
+    "suspend",
+    "stop",
+    "undeploy",
+    "undeploy-hard",
+    "terminate",
+    "terminate-hard",
+    "reinstall",
+    "rename",
+    "snapshot-create",
+    "snapshot-revert",
+    "snapshot-delete",
+  ],
+  POWEROFF: ["resume", "undeploy", "undeploy-hard", "terminate", "terminate-hard", "reinstall", "resize", "rename"],
+  PENDING: ["hold", "terminate", "terminate-hard", "rename"],
+};
+
+function operations(label) {
+  const allowed = new Set(allowedIn[label] ?? []);
+  return allOps.map((op) => ({ op, allowed: allowed.has(op), destructive: destructive.has(op) }));
+}
+
+const now = Math.floor(Date.now() / 1000);
+
+function details(id, name, label = "RUNNING", overrides = {}) {
+  const running = label === "RUNNING";
+  return {
+    profileId: "demo",
+    id,
+    name,
+    owner: "alice",
+    group: "users",
+    uid: 5,
+    gid: 100,
+    state: running ? "ACTIVE" : label,
+    lcmState: running ? "RUNNING" : null,
+    stateLabel: label,
+    stateClass: running ? "running" : label === "POWEROFF" ? "stopped" : "pending",
+    host: running ? "node-1" : null,
+    ips: running ? [`10.0.0.${id}`] : [],
+    cpu: 1,
+    vcpu: 2,
+    memoryMib: 2048,
+    disks: [
+      {
+        diskId: 0,
+        image: "ubuntu-24.04",
+        sizeMib: 20480,
+        target: "vda",
+        datastore: "default",
+        persistent: false,
+        type: "FILE",
+      },
+      { diskId: 1, image: null, sizeMib: 1, target: "hda", datastore: null, persistent: false, type: "CDROM" },
+    ],
+    nics: [{ nicId: 0, network: "public", ip: `10.0.0.${id}`, ip6: null, mac: "02:00:0a:00:00:03" }],
+    graphics: { type: "VNC", port: 5903, listen: "0.0.0.0", keymap: "en-us", hasPassword: true },
+    history: [
+      { seq: 0, host: "node-2", start: now - 7200, end: now - 3600, action: "poweroff" },
+      { seq: 1, host: "node-1", start: now - 3500, end: null, action: null },
+    ],
+    snapshots: [
+      { snapshotId: 0, name: "before-upgrade", time: now - 86_400 },
+      { snapshotId: 1, name: "nightly", time: now - 3600 },
+    ],
+    startTime: now - 7200,
+    lastPoll: now - 30,
+    userTemplate: 'DESCRIPTION = "web front"\nSSH_PUBLIC_KEY = "ssh-ed25519 AAAA… alice"',
+    locked: false,
+    operations: operations(label),
+    fetchedAt: Date.now(),
+    ...overrides,
+  };
+}
+
+const detailsById = {
+  3: details(3, "web-01"),
+  7: details(7, "db-primary"),
+  12: details(12, "build-agent", "POWEROFF", { snapshots: [] }),
+  20: details(20, "web-02", "PENDING", { snapshots: [], history: [], graphics: null, lastPoll: null }),
+};
+
+function monitoring(points = 24) {
+  return {
+    vmId: 3,
+    points: Array.from({ length: points }, (_, i) => ({
+      t: now - (points - i) * 150,
+      cpu: 20 + 15 * Math.sin(i / 3),
+      memoryMib: 1200 + i * 10,
+      netRxBps: 40_000 + 5000 * Math.cos(i / 2),
+      netTxBps: 12_000 + 3000 * Math.sin(i / 4),
+      diskReadBps: i % 5 === 0 ? 2_000_000 : 100_000,
+      diskWriteBps: 300_000 + i * 1000,
+    })),
+  };
+}
+
+const oned = '[one.vm.action] Error performing action "suspend": This action is not available for state POWEROFF';
+
+/** The mocked shell: inventory, details per VM, monitoring; `extra` adds or replaces commands. */
+function shell(extra = {}) {
+  return {
+    app_info: appInfo,
+    profiles_list: [demo],
+    inventory_cached: null,
+    inventory_refresh: inventory(),
+    vm_details: { by: "vmId", cases: detailsById },
+    vm_monitoring: monitoring(),
+    console_open: null,
+    ...extra,
+  };
+}
+
+const row = (page, id) => page.locator(`[data-testid="vm-row"][data-vm-id="${id}"]`);
+const panel = (page) => page.getByTestId("vm-details");
+
+async function ready(page) {
+  await page.getByTestId("vm-row").first().waitFor();
+}
+
+async function openDetails(page, id) {
+  await row(page, id).locator("td.name").dblclick();
+  await panel(page).locator(`[data-testid="vm-action-terminate"]`).waitFor();
+  assert.equal(await panel(page).getAttribute("data-vm-id"), String(id));
+}
+
+async function until(page, predicate, arg) {
+  await page.waitForFunction(predicate, arg, { timeout: 5000 });
+}
+
+async function callCount(page, cmd) {
+  return (await ipcCalls(page, cmd)).length;
+}
+
+test("the details panel opens with Enter or a double-click, shows the VM and closes with Esc or its button", async () => {
+  const { browser, page, problems } = await openApp(server.url, shell());
+  try {
+    await ready(page);
+    // Enter on a focused row.
+    await row(page, 3).locator("td.name").click();
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.vmId), "7", "ArrowDown moved the focus");
+    await page.keyboard.press("ArrowUp");
+    await page.keyboard.press("Enter");
+    await panel(page).getByText("web-01").first().waitFor();
+    await panel(page).locator('[data-testid="vm-action-terminate"]').waitFor();
+    const text = await panel(page).innerText();
+    for (const expected of [
+      "ID 3",
+      "alice / users",
+      "Active (ACTIVE)",
+      "Running (RUNNING)",
+      "node-1",
+      "10.0.0.3",
+      "ubuntu-24.04",
+      "20 GiB",
+      "vda",
+      "public",
+      "02:00:0a:00:00:03",
+      "VNC, port 5903",
+      "node-2",
+      "poweroff",
+      "current",
+      "before-upgrade",
+    ]) {
+      assert.ok(text.includes(expected), `the panel shows ${expected}`);
+    }
+    assert.match(await panel(page).getByTestId("vm-user-template").evaluate((e) => e.tagName), /PRE/);
+    assert.match(await panel(page).getByTestId("vm-user-template").innerText(), /SSH_PUBLIC_KEY/);
+    assert.notEqual(await panel(page).getByTestId("vm-details-last-poll").innerText(), "Never");
+    assert.deepEqual(
+      (await ipcCalls(page, "vm_details")).map((c) => c.args),
+      [{ id: "demo", vmId: 3 }],
+    );
+    // The panel's console action opens the console of this VM.
+    await panel(page).getByTestId("vm-details-console").click();
+    await until(page, () => window.__ipcCalls.some((c) => c.cmd === "console_open"));
+    assert.deepEqual((await ipcCalls(page, "console_open")).map((c) => c.args), [{ id: "demo", vmId: 3 }]);
+
+    // Esc closes it and the row has the focus again.
+    await row(page, 3).focus();
+    await page.keyboard.press("Escape");
+    await panel(page).waitFor({ state: "detached" });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.vmId), "3");
+
+    // A double-click opens it; the close button closes it.
+    await row(page, 12).locator("td.name").dblclick();
+    await panel(page).getByText("build-agent").first().waitFor();
+    assert.equal(await panel(page).getAttribute("data-vm-id"), "12");
+    await panel(page).getByTestId("vm-details-close").click();
+    await panel(page).waitFor({ state: "detached" });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("operations follow VmDetails.operations: a disallowed one is disabled with the reason", async () => {
+  const { browser, page, problems } = await openApp(server.url, shell({ vm_action: { vmId: 12 } }));
+  try {
+    await ready(page);
+    await openDetails(page, 12);
+    for (const op of ["poweroff", "suspend", "reboot", "snapshot-create"]) {
+      const button = panel(page).getByTestId(`vm-action-${op}`);
+      assert.equal(await button.isDisabled(), true, `${op} is not offered while POWEROFF`);
+      assert.equal(await button.locator("xpath=..").getAttribute("title"), "Not available while POWEROFF");
+    }
+    await panel(page).getByTestId("vm-actions-reason").getByText("Not available while POWEROFF").waitFor();
+    for (const op of ["resume", "terminate", "resize", "rename"]) {
+      assert.equal(await panel(page).getByTestId(`vm-action-${op}`).isDisabled(), false, `${op} is offered`);
+    }
+    // A non-destructive operation runs at once.
+    await panel(page).getByTestId("vm-action-resume").click();
+    await until(page, () => window.__ipcCalls.some((c) => c.cmd === "vm_action"));
+    assert.deepEqual((await ipcCalls(page, "vm_action")).map((c) => c.args), [
+      { id: "demo", vmId: 12, action: "resume" },
+    ]);
+    assert.equal(await page.getByTestId("confirm-dialog").count(), 0, "no confirmation for resume");
+
+    // The PENDING VM offers hold and terminate, not power actions.
+    await panel(page).getByTestId("vm-details-close").click();
+    await openDetails(page, 20);
+    assert.equal(await panel(page).getByTestId("vm-action-hold").isDisabled(), false);
+    assert.equal(await panel(page).getByTestId("vm-action-poweroff").isDisabled(), true);
+    assert.equal(
+      await panel(page).getByTestId("vm-action-poweroff").locator("xpath=..").getAttribute("title"),
+      "Not available while PENDING",
+    );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("terminate asks first, naming the VM: cancel sends nothing, confirm sends the action", async () => {
+  const { browser, page, problems } = await openApp(server.url, shell({ vm_action: { vmId: 3 } }));
+  try {
+    await ready(page);
+    await openDetails(page, 3);
+    const terminate = panel(page).getByTestId("vm-action-terminate");
+    await terminate.click();
+    const dialog = page.getByTestId("confirm-dialog");
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /Terminate web-01\?/);
+    assert.match(await dialog.getByTestId("confirm-body").innerText(), /web-01 \(ID 3\).*cannot be undone/);
+    await screenshot(page, "vm-confirm-terminate");
+    await page.getByTestId("confirm-cancel").click();
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(await callCount(page, "vm_action"), 0, "cancel made no call");
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.dataset.testid),
+      "vm-action-terminate",
+      "the focus went back to the button",
+    );
+
+    // Esc cancels too, and leaves the panel open.
+    await terminate.click();
+    await dialog.waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(await panel(page).count(), 1, "Esc closed the dialog, not the panel");
+    assert.equal(await callCount(page, "vm_action"), 0);
+
+    await terminate.click();
+    await page.getByTestId("confirm-ok").click();
+    await dialog.waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "vm_action")).map((c) => c.args), [
+      { id: "demo", vmId: 3, action: "terminate" },
+    ]);
+    assert.equal(await row(page, 3).getAttribute("data-pending"), "true");
+    // The VM is gone: its row goes, the panel says so.
+    await emitEvent(page, "vm-changed", { profileId: "demo", vmId: 3, vm: null, settled: true });
+    await row(page, 3).waitFor({ state: "detached" });
+    await page.getByTestId("vm-details-gone").waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("reinstall is confirmed and says which way it happened", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({ vm_reinstall: { sequence: [{ way: "recreated", vmId: 3, oldVmId: 3 }, { way: "replaced", vmId: 31, oldVmId: 7 }] } }),
+  );
+  try {
+    await ready(page);
+    await openDetails(page, 3);
+    await panel(page).getByTestId("vm-action-reinstall").click();
+    assert.match(await page.getByTestId("confirm-body").innerText(), /web-01 \(ID 3\) is rebuilt from its template/);
+    await page.getByTestId("confirm-ok").click();
+    const notice = page.getByTestId("action-notice");
+    await notice.waitFor();
+    assert.equal(await notice.getAttribute("data-way"), "recreated");
+    assert.match(await notice.innerText(), /reinstalled in place: it keeps ID 3/);
+    await emitEvent(page, "vm-changed", { profileId: "demo", vmId: 3, vm: vms[0], settled: true });
+
+    await panel(page).getByTestId("vm-details-close").click();
+    await openDetails(page, 7);
+    await panel(page).getByTestId("vm-action-reinstall").click();
+    await page.getByTestId("confirm-ok").click();
+    await page.locator('[data-testid="action-notice"][data-way="replaced"]').waitFor();
+    assert.match(await notice.innerText(), /new VM with ID 31; the old VM 7 is being terminated/);
+    assert.deepEqual((await ipcCalls(page, "vm_reinstall")).map((c) => c.args), [
+      { id: "demo", vmId: 3 },
+      { id: "demo", vmId: 7 },
+    ]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("resize and rename dialogs send what was typed", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({ vm_resize: { vmId: 12 }, vm_rename: { vmId: 12 } }),
+  );
+  try {
+    await ready(page);
+    await openDetails(page, 12);
+    await panel(page).getByTestId("vm-action-resize").click();
+    const resize = page.getByTestId("resize-dialog");
+    await resize.waitFor();
+    assert.equal(await page.getByTestId("resize-cpu").inputValue(), "1", "starts from the current values");
+    assert.equal(await page.getByTestId("resize-memory").inputValue(), "2048");
+    await page.getByTestId("resize-vcpu").fill("2.5");
+    await page.getByTestId("dialog-submit").click();
+    await resize.getByText("Enter a whole number").waitFor();
+    assert.equal(await callCount(page, "vm_resize"), 0, "a bad value is not sent");
+    await page.getByTestId("resize-cpu").fill("2");
+    await page.getByTestId("resize-vcpu").fill("4");
+    await page.getByTestId("resize-memory").fill("4096");
+    await page.getByTestId("resize-enforce").check();
+    await page.getByTestId("dialog-submit").click();
+    await resize.waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "vm_resize")).map((c) => c.args), [
+      { id: "demo", vmId: 12, capacity: { cpu: 2, vcpu: 4, memoryMib: 4096 }, enforce: true },
+    ]);
+    await emitEvent(page, "vm-changed", { profileId: "demo", vmId: 12, vm: vms[2], settled: true });
+
+    await panel(page).getByTestId("vm-action-rename").click();
+    const rename = page.getByTestId("rename-dialog");
+    await rename.waitFor();
+    assert.equal(await page.getByTestId("rename-input").inputValue(), "build-agent");
+    await page.getByTestId("rename-input").fill("  ");
+    await page.getByTestId("dialog-submit").click();
+    await rename.getByText("Required").waitFor();
+    assert.equal(await callCount(page, "vm_rename"), 0);
+    await page.getByTestId("rename-input").fill("builder-02");
+    await page.keyboard.press("Enter");
+    await rename.waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "vm_rename")).map((c) => c.args), [
+      { id: "demo", vmId: 12, name: "builder-02" },
+    ]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("snapshots: take one, revert to one and delete one (both confirmed)", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({
+      vm_snapshot_create: { vmId: 3, snapshotId: 2 },
+      vm_snapshot_revert: { vmId: 3 },
+      vm_snapshot_delete: { vmId: 3 },
+    }),
+  );
+  try {
+    await ready(page);
+    await openDetails(page, 3);
+    const settle = () => emitEvent(page, "vm-changed", { profileId: "demo", vmId: 3, vm: vms[0], settled: true });
+
+    await panel(page).getByTestId("vm-action-snapshot-create").click();
+    await page.getByTestId("snapshot-dialog").waitFor();
+    await page.getByTestId("snapshot-name").fill("pre-deploy");
+    await page.getByTestId("dialog-submit").click();
+    await page.getByTestId("snapshot-dialog").waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "vm_snapshot_create")).map((c) => c.args), [
+      { id: "demo", vmId: 3, name: "pre-deploy" },
+    ]);
+    await settle();
+
+    const nightly = panel(page).locator('[data-testid="snapshot-row"][data-snapshot-id="1"]');
+    assert.match(await nightly.innerText(), /nightly/);
+    await nightly.getByTestId("snapshot-revert").click();
+    assert.match(await page.getByTestId("confirm-body").innerText(), /back to the snapshot “nightly”/);
+    await page.getByTestId("confirm-cancel").click();
+    assert.equal(await callCount(page, "vm_snapshot_revert"), 0);
+    await nightly.getByTestId("snapshot-revert").click();
+    await page.getByTestId("confirm-ok").click();
+    await page.getByTestId("confirm-dialog").waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "vm_snapshot_revert")).map((c) => c.args), [
+      { id: "demo", vmId: 3, snapshotId: 1 },
+    ]);
+    await settle();
+
+    const first = panel(page).locator('[data-testid="snapshot-row"][data-snapshot-id="0"]');
+    await first.getByTestId("snapshot-delete").click();
+    assert.match(await page.getByTestId("confirm-body").innerText(), /“before-upgrade” of web-01 \(ID 3\) is deleted/);
+    await page.getByTestId("confirm-ok").click();
+    await page.getByTestId("confirm-dialog").waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "vm_snapshot_delete")).map((c) => c.args), [
+      { id: "demo", vmId: 3, snapshotId: 0 },
+    ]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("pending shows at once and vm-changed events move the row on until settled", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({ vm_action: { delayMs: 300, answer: { vmId: 3 } } }),
+  );
+  try {
+    await ready(page);
+    await openDetails(page, 3);
+    const button = panel(page).getByTestId("vm-action-poweroff");
+    await button.click();
+    // Before the shell even answered.
+    assert.equal(await row(page, 3).getAttribute("data-pending"), "true");
+    assert.equal(await button.getAttribute("data-pending"), "true");
+    await screenshot(page, "vm-pending");
+    assert.match(await button.innerText(), /Power off…/);
+    await until(page, () => window.__ipcCalls.some((c) => c.cmd === "vm_action"));
+    const detailsReads = await callCount(page, "vm_details");
+
+    // Not settled yet: the row changes in place and stays pending.
+    const shutting = vm(3, "web-01", { state: "SHUTDOWN_POWEROFF", stateClass: "transitional" });
+    await setHandler(page, "vm_details", { by: "vmId", cases: { ...detailsById, 3: details(3, "web-01", "POWEROFF") } });
+    await emitEvent(page, "vm-changed", { profileId: "demo", vmId: 3, vm: shutting, settled: false });
+    await page.locator('[data-testid="vm-row"][data-vm-id="3"][data-state="SHUTDOWN_POWEROFF"]').waitFor();
+    assert.equal(await row(page, 3).getAttribute("data-pending"), "true");
+    // The open panel re-reads its VM on the event.
+    await until(page, (n) => window.__ipcCalls.filter((c) => c.cmd === "vm_details").length > n, detailsReads);
+
+    // Another profile's event changes nothing here.
+    await emitEvent(page, "vm-changed", { profileId: "lab", vmId: 3, vm: vms[0], settled: true });
+    const off = vm(3, "web-01", { state: "POWEROFF", stateClass: "stopped", console: false });
+    await emitEvent(page, "vm-changed", { profileId: "demo", vmId: 3, vm: off, settled: true });
+    await page.locator('[data-testid="vm-row"][data-vm-id="3"][data-pending="false"]').waitFor();
+    assert.equal(await row(page, 3).getAttribute("data-state"), "POWEROFF");
+    await panel(page).locator('[data-testid="vm-details-state"]').getByText("POWEROFF").waitFor();
+    assert.equal(await panel(page).getByTestId("vm-action-poweroff").isDisabled(), true, "the panel updated in place");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a wrong-state error shows oned's message; a failing dialog keeps what was typed", async () => {
+  const wrongState = { kind: "wrongState", message: "The VM cannot do that now.", params: { oned, code: 2048 } };
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({
+      vm_action: { reject: wrongState },
+      vm_rename: {
+        reject: {
+          kind: "wrongState",
+          message: "Rename refused.",
+          params: { oned: "[one.vm.rename] Cannot rename a VM in state HOTPLUG", code: 2048 },
+        },
+      },
+    }),
+  );
+  try {
+    await ready(page);
+    await openDetails(page, 3);
+    await panel(page).getByTestId("vm-action-suspend").click();
+    const error = panel(page).getByTestId("action-error");
+    await error.waitFor();
+    assert.equal(await error.getAttribute("data-kind"), "wrongState");
+    const text = await error.innerText();
+    assert.ok(text.includes(oned), "oned's own words");
+    assert.match(text, /Suspend failed for web-01/);
+    assert.match(text, /Not possible in the VM’s current state/);
+    assert.equal(await row(page, 3).getAttribute("data-pending"), "false", "a failure clears pending");
+    await screenshot(page, "vm-action-error");
+    await error.getByTestId("action-error-dismiss").click();
+    await error.waitFor({ state: "detached" });
+
+    await panel(page).getByTestId("vm-action-rename").click();
+    await page.getByTestId("rename-input").fill("web-01-renamed");
+    await page.getByTestId("dialog-submit").click();
+    const dialogError = page.getByTestId("rename-dialog").getByTestId("action-error");
+    await dialogError.waitFor();
+    assert.match(await dialogError.innerText(), /Cannot rename a VM in state HOTPLUG/);
+    assert.equal(await page.getByTestId("rename-input").inputValue(), "web-01-renamed", "the typed name is kept");
+    assert.equal(await page.getByTestId("action-error").count(), 1, "one error element at a time");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a Chinese window words the error itself and quotes only oned's message", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({ vm_action: { reject: { kind: "wrongState", message: "English sentence from Rust", params: { oned } } } }),
+    { initScript: "Object.defineProperty(navigator, 'language', { get: () => 'zh-CN' });" },
+  );
+  try {
+    await ready(page);
+    await openDetails(page, 3);
+    assert.equal(await panel(page).getByTestId("vm-action-suspend").innerText(), "挂起");
+    await panel(page).getByTestId("vm-action-suspend").click();
+    const error = panel(page).getByTestId("action-error");
+    await error.waitFor();
+    const text = await error.innerText();
+    assert.match(text, /虚拟机当前状态下无法执行/);
+    assert.ok(text.includes(oned));
+    assert.ok(!text.includes("English sentence from Rust"), "Rust's message is not shown when oned's is there");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("bulk actions report one result per VM, and delete is confirmed", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({
+      vm_bulk_action: {
+        sequence: [
+          [
+            { vmId: 3, ok: true, error: null },
+            {
+              vmId: 7,
+              ok: false,
+              error: {
+                kind: "authorization",
+                message: "Not authorized.",
+                params: { oned: "[one.vm.action] User [5] : Not authorized to perform MANAGE VM [7].", code: 512 },
+              },
+            },
+          ],
+          [
+            { vmId: 3, ok: true, error: null },
+            { vmId: 12, ok: true, error: null },
+          ],
+        ],
+      },
+    }),
+  );
+  try {
+    await ready(page);
+    await row(page, 3).getByTestId("vm-select").check();
+    await row(page, 7).locator("td.name").click({ modifiers: ["Control"] });
+    assert.equal(await page.getByTestId("bulk-count").innerText(), "2 VMs selected");
+    assert.equal(await row(page, 7).getAttribute("aria-selected"), "true");
+    await page.getByTestId("bulk-poweroff").click();
+    const results = page.getByTestId("bulk-result");
+    await results.first().waitFor();
+    assert.deepEqual((await ipcCalls(page, "vm_bulk_action")).map((c) => c.args), [
+      { id: "demo", vmIds: [3, 7], action: "poweroff" },
+    ]);
+    const ok = page.locator('[data-testid="bulk-result"][data-vm-id="3"]');
+    const failed = page.locator('[data-testid="bulk-result"][data-vm-id="7"]');
+    assert.equal(await ok.getAttribute("data-ok"), "true");
+    assert.match(await ok.innerText(), /web-01 \(ID 3\)\s*Done/);
+    assert.equal(await failed.getAttribute("data-ok"), "false");
+    assert.match(await failed.innerText(), /Not authorized: your OpenNebula user may not do this/);
+    assert.match(await failed.innerText(), /Not authorized to perform MANAGE VM \[7\]/);
+    assert.match(await page.getByTestId("bulk-results").innerText(), /Power off: 1 done, 1 failed/);
+    await screenshot(page, "vm-bulk-results");
+    assert.equal(await row(page, 3).getAttribute("data-pending"), "true", "the accepted one waits for its event");
+    assert.equal(await row(page, 7).getAttribute("data-pending"), "false", "the refused one does not");
+
+    // Shift-click selects a range; delete asks first and names the VMs.
+    await page.getByTestId("bulk-clear").click();
+    await row(page, 3).locator("td.name").click({ modifiers: ["Control"] });
+    await row(page, 12).locator("td.name").click({ modifiers: ["Shift"] });
+    assert.equal(await page.getByTestId("bulk-count").innerText(), "3 VMs selected");
+    await row(page, 7).getByTestId("vm-select").uncheck();
+    await page.getByTestId("bulk-terminate").click();
+    const confirm = page.getByTestId("confirm-dialog");
+    await confirm.waitFor();
+    assert.match(await confirm.innerText(), /Terminate 2 VMs\?/);
+    assert.match(await confirm.innerText(), /web-01 \(ID 3\) and build-agent \(ID 12\)/);
+    await page.getByTestId("confirm-cancel").click();
+    assert.equal(await callCount(page, "vm_bulk_action"), 1, "cancel sent nothing");
+    await page.getByTestId("bulk-terminate").click();
+    await page.getByTestId("confirm-ok").click();
+    await until(page, () => window.__ipcCalls.filter((c) => c.cmd === "vm_bulk_action").length === 2);
+    assert.deepEqual((await ipcCalls(page, "vm_bulk_action"))[1].args, {
+      id: "demo",
+      vmIds: [3, 12],
+      action: "terminate",
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("keyboard: arrows, Space, the context menu key and Esc", async () => {
+  const slow = { by: "vmId", cases: Object.fromEntries(Object.entries(detailsById).map(([k, v]) => [k, { delayMs: 400, answer: v }])) };
+  const { browser, page, problems } = await openApp(server.url, shell({ vm_details: slow, vm_action: { vmId: 7 } }));
+  try {
+    await ready(page);
+    await page.getByTestId("vm-select-all").focus();
+    await page.keyboard.press("Tab");
+    // The rows have one tab stop: the first row.
+    const focused = () => page.evaluate(() => document.activeElement?.dataset.vmId ?? document.activeElement?.dataset.testid);
+    assert.equal(await focused(), "3");
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await focused(), "7");
+    await page.keyboard.press("End");
+    assert.equal(await focused(), "20");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Space");
+    assert.equal(await row(page, 7).getAttribute("aria-selected"), "true", "Space selects");
+    await page.keyboard.press("Space");
+    assert.equal(await row(page, 7).getAttribute("aria-selected"), "false", "and unselects");
+
+    // The ContextMenu key opens the menu; its operations wait for vm_details.
+    await page.keyboard.press("ContextMenu");
+    const menu = page.getByTestId("vm-menu");
+    await menu.waitFor();
+    assert.equal(await menu.getAttribute("data-vm-id"), "7");
+    assert.equal(await menu.getByTestId("vm-action-poweroff").isDisabled(), true, "disabled until vm_details answers");
+    await page.locator('[data-testid="vm-menu"][data-ready="true"]').waitFor();
+    assert.equal(await menu.getByTestId("vm-action-poweroff").isDisabled(), false);
+    assert.equal(await menu.getByTestId("vm-action-resume").isDisabled(), true);
+    assert.equal(await menu.getByTestId("vm-action-resume").getAttribute("title"), "Not available while RUNNING");
+    await screenshot(page, "vm-context-menu");
+    await page.keyboard.press("Escape");
+    await menu.waitFor({ state: "detached" });
+    assert.equal(await focused(), "7", "Esc gave the focus back to the row");
+
+    // Shift+F10 too, then arrows and Enter run an item.
+    await page.keyboard.press("Shift+F10");
+    await page.locator('[data-testid="vm-menu"][data-ready="true"]').waitFor();
+    assert.equal(await focused(), "vm-menu-details");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await focused(), "vm-action-poweroff", "details, console, then the first allowed operation");
+    await page.keyboard.press("Enter");
+    await menu.waitFor({ state: "detached" });
+    await until(page, () => window.__ipcCalls.some((c) => c.cmd === "vm_action"));
+    assert.deepEqual((await ipcCalls(page, "vm_action")).map((c) => c.args), [{ id: "demo", vmId: 7, action: "poweroff" }]);
+
+    // A right-click opens it at the pointer; "Details" opens the panel; Esc closes the panel.
+    await row(page, 12).locator("td.name").click({ button: "right" });
+    await page.locator('[data-testid="vm-menu"][data-vm-id="12"]').waitFor();
+    await page.getByTestId("vm-menu-details").click();
+    await panel(page).locator('[data-testid="vm-action-terminate"]').waitFor();
+    assert.equal(await panel(page).getAttribute("data-vm-id"), "12");
+    await row(page, 12).locator("td.name").click({ button: "right" });
+    await page.locator('[data-testid="vm-menu"][data-ready="true"]').waitFor();
+    assert.equal(await page.getByTestId("vm-action-terminate").count(), 1, "one vm-action-terminate while the menu is open");
+    await page.keyboard.press("Escape");
+    await menu.waitFor({ state: "detached" });
+    assert.equal(await panel(page).count(), 1, "the first Esc closed only the menu");
+    await page.keyboard.press("Escape");
+    await panel(page).waitFor({ state: "detached" });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the monitoring charts draw the series, follow the range and say when there is no data", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({ vm_monitoring: { by: "vmId", cases: { 3: monitoring(), 12: { vmId: 12, points: [] } } } }),
+  );
+  try {
+    await ready(page);
+    await openDetails(page, 3);
+    const chart = panel(page).getByTestId("vm-monitoring-chart");
+    await chart.locator("canvas").first().waitFor();
+    assert.equal(await chart.locator("canvas").count(), 4, "CPU, memory, network and disk");
+    assert.equal(await chart.getAttribute("data-points"), "24");
+    for (const title of ["CPU %", "Memory", "Network", "Disk", "Received", "Sent", "Read", "Written"]) {
+      assert.ok((await chart.innerText()).includes(title), `the charts name ${title}`);
+    }
+    // The canvas really has something drawn on it.
+    const painted = await chart
+      .locator("canvas")
+      .first()
+      .evaluate((canvas) => {
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n += 1;
+        return n;
+      });
+    assert.ok(painted > 100, `the CPU chart is drawn (${painted} pixels)`);
+    assert.deepEqual((await ipcCalls(page, "vm_monitoring")).map((c) => c.args), [{ id: "demo", vmId: 3, rangeSecs: 3600 }]);
+    await panel(page).getByTestId("monitoring-range").selectOption("86400");
+    await until(page, () => window.__ipcCalls.filter((c) => c.cmd === "vm_monitoring").length === 2);
+    assert.deepEqual((await ipcCalls(page, "vm_monitoring"))[1].args, { id: "demo", vmId: 3, rangeSecs: 86400 });
+    await chart.locator("canvas").first().waitFor();
+    // A taller window shows the whole panel down to the charts.
+    await page.setViewportSize({ width: 1280, height: 1150 });
+    await chart.locator("canvas").nth(3).waitFor();
+    await docsScreenshot(page, "vm-details");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await chart.locator("canvas").first().waitFor();
+    await docsScreenshot(page, "vm-details-dark");
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 1200, height: 780 });
+
+    await panel(page).getByTestId("vm-details-close").click();
+    await openDetails(page, 12);
+    await panel(page).getByTestId("monitoring-empty").waitFor();
+    assert.equal(await panel(page).getByTestId("monitoring-empty").innerText(), "No monitoring data yet");
+    assert.equal(await panel(page).getByTestId("vm-monitoring-chart").locator("canvas").count(), 0);
+    assert.deepEqual(problems, [], "uPlot runs under the app's CSP");
+  } finally {
+    await browser.close();
+  }
+});
+
+function input(name, type, overrides = {}) {
+  return { name, type, mandatory: false, description: "", min: null, max: null, options: [], default: null, ...overrides };
+}
+
+const userInputs = [
+  input("APP_NAME", "text", { mandatory: true, description: "Application name" }),
+  input("MOTD", "text64", { description: "Message of the day" }),
+  input("ROOT_PASSWORD", "password", { mandatory: true, description: "Root password" }),
+  input("WORKERS", "number", { description: "Worker processes", default: "4" }),
+  input("RATIO", "number-float", { description: "Cache ratio", default: "0.5" }),
+  input("DISK_GB", "range", { description: "Data disk (GB)", min: 10, max: 100, default: "20" }),
+  input("CPU_SHARE", "range-float", { description: "CPU share", min: 0.1, max: 1, default: "0.5" }),
+  input("FLAVOUR", "list", { mandatory: true, description: "Flavour", options: ["small", "medium", "large"], default: "medium" }),
+  input("ZONES", "list-multiple", { description: "Zones", options: ["eu-1", "eu-2", "us-1"], default: "eu-1" }),
+  input("SSH", "boolean", { description: "Enable SSH", default: "YES" }),
+  input("ROLE", "fixed", { description: "Role", default: "frontend" }),
+];
+
+const templates = [
+  { id: 0, name: "ubuntu-24.04", owner: "oneadmin", group: "oneadmin", cpu: 1, vcpu: 2, memoryMib: 2048, description: "Ubuntu", userInputs },
+  { id: 4, name: "alpine", owner: "alice", group: "users", cpu: 0.5, vcpu: 1, memoryMib: 512, description: null, userInputs: [] },
+  ...Array.from({ length: 14 }, (_, i) => ({
+    id: 10 + i,
+    name: `service-${i}`,
+    owner: "oneadmin",
+    group: "oneadmin",
+    cpu: 1,
+    vcpu: 1,
+    memoryMib: 1024,
+    description: null,
+    userInputs: [],
+  })),
+];
+
+test("create from a template: every input type, validation before the call, the exact request", async () => {
+  const { browser, page, problems } = await openApp(server.url, shell({ template_list: templates, vm_create: { ids: [40, 41] } }));
+  try {
+    await ready(page);
+    await page.getByTestId("vm-create").click();
+    const dialog = page.getByTestId("create-dialog");
+    await page.getByTestId("template-option").first().waitFor();
+    assert.equal(await page.getByTestId("template-option").count(), 16);
+    assert.equal(await page.getByTestId("create-submit").isDisabled(), true, "nothing to create before a template");
+    await page.getByTestId("create-filter").fill("ubuntu");
+    assert.equal(await page.getByTestId("template-option").count(), 1);
+    const ubuntu = page.locator('[data-testid="template-option"][data-template-id="0"]');
+    assert.match(await ubuntu.innerText(), /ubuntu-24\.04[\s\S]*ID 0[\s\S]*1 CPU[\s\S]*2 GiB[\s\S]*oneadmin/);
+    await ubuntu.click();
+
+    // Every type rendered as its field, defaults filled in.
+    const field = (name) => page.getByTestId(`user-input-${name}`);
+    assert.equal(await field("APP_NAME").getAttribute("type"), "text");
+    assert.equal(await field("MOTD").evaluate((e) => e.tagName), "TEXTAREA");
+    assert.equal(await field("ROOT_PASSWORD").getAttribute("type"), "password");
+    assert.equal(await field("WORKERS").inputValue(), "4");
+    assert.equal(await field("RATIO").inputValue(), "0.5");
+    assert.equal(await field("DISK_GB").inputValue(), "20");
+    assert.equal(await page.getByTestId("user-input-DISK_GB-slider").getAttribute("max"), "100");
+    assert.equal(await field("CPU_SHARE").inputValue(), "0.5");
+    assert.equal(await field("FLAVOUR").evaluate((e) => e.tagName), "SELECT");
+    assert.equal(await field("FLAVOUR").inputValue(), "medium");
+    assert.equal(await field("ZONES").locator('input[value="eu-1"]').isChecked(), true);
+    assert.equal(await field("ZONES").locator('input[value="us-1"]').isChecked(), false);
+    assert.equal(await field("SSH").isChecked(), true);
+    assert.equal(await field("ROLE").getAttribute("readonly"), "");
+    assert.equal(await field("ROLE").inputValue(), "frontend");
+    assert.match(await dialog.innerText(), /Application name[\s\S]*required/);
+
+    const creates = () => callCount(page, "vm_create");
+    const problemOf = (name) => page.locator(`[data-testid="field-problem"][data-field="${name}"]`);
+
+    // Empty mandatory.
+    await page.getByTestId("create-submit").click();
+    assert.equal(await problemOf("APP_NAME").innerText(), "Required");
+    assert.equal(await problemOf("ROOT_PASSWORD").innerText(), "Required");
+    await page.getByTestId("create-invalid").waitFor();
+    assert.equal(await creates(), 0);
+    await field("APP_NAME").fill("shop");
+    await field("ROOT_PASSWORD").fill("s3cret!");
+
+    // A non-number in a NUMBER.
+    await field("WORKERS").fill("four");
+    await page.getByTestId("create-submit").click();
+    assert.equal(await problemOf("WORKERS").innerText(), "Enter a number");
+    assert.equal(await creates(), 0);
+    await field("WORKERS").fill("8");
+
+    // Out of RANGE.
+    await field("DISK_GB").fill("500");
+    await page.getByTestId("create-submit").click();
+    assert.equal(await problemOf("DISK_GB").innerText(), "Enter a value from 10 to 100");
+    assert.equal(await creates(), 0);
+    await field("DISK_GB").fill("50");
+
+    // A LIST value that is not offered: the page gets an option the template does not have.
+    await page.evaluate(() => {
+      const select = document.querySelector('[data-testid="user-input-FLAVOUR"]');
+      const option = document.createElement("option");
+      option.value = "huge";
+      option.textContent = "huge";
+      select.append(option);
+    });
+    await field("FLAVOUR").selectOption("huge");
+    await page.getByTestId("create-submit").click();
+    assert.equal(await problemOf("FLAVOUR").innerText(), "“huge” is not one of the choices");
+    assert.equal(await creates(), 0, "no invalid value reaches the endpoint");
+    await field("FLAVOUR").selectOption("large");
+
+    // Count out of 1..100.
+    await page.getByTestId("create-count").fill("101");
+    await page.getByTestId("create-submit").click();
+    assert.equal(await problemOf("count").innerText(), "Enter a value from 1 to 100");
+    assert.equal(await creates(), 0);
+
+    await page.getByTestId("create-name").fill("shop-%i");
+    await page.getByTestId("create-count").fill("2");
+    await page.getByTestId("create-hold").check();
+    await field("MOTD").fill("Welcome");
+    await field("ZONES").locator('input[value="us-1"]').check();
+    await field("SSH").uncheck();
+    await page.getByTestId("user-input-CPU_SHARE-slider").fill("0.75");
+    assert.equal(await field("CPU_SHARE").inputValue(), "0.75", "the slider drives the number");
+    // A taller window shows the whole dialog.
+    await page.setViewportSize({ width: 1280, height: 1450 });
+    await page.getByTestId("create-filter").scrollIntoViewIfNeeded();
+    await docsScreenshot(page, "create-dialog");
+    await page.setViewportSize({ width: 1200, height: 780 });
+    await page.getByTestId("create-submit").click();
+    await dialog.waitFor({ state: "detached" });
+    assert.deepEqual((await ipcCalls(page, "vm_create")).map((c) => c.args), [
+      {
+        id: "demo",
+        request: {
+          templateId: 0,
+          name: "shop-%i",
+          count: 2,
+          hold: true,
+          inputs: {
+            APP_NAME: "shop",
+            MOTD: "Welcome",
+            ROOT_PASSWORD: "s3cret!",
+            WORKERS: "8",
+            RATIO: "0.5",
+            DISK_GB: "50",
+            CPU_SHARE: "0.75",
+            FLAVOUR: "large",
+            ZONES: "eu-1,us-1",
+            SSH: "NO",
+            ROLE: "frontend",
+          },
+        },
+      },
+    ]);
+    // The new VMs are listed at once as PENDING, then events move them on.
+    for (const [id, name] of [
+      [40, "shop-0"],
+      [41, "shop-1"],
+    ]) {
+      const newRow = row(page, id);
+      await newRow.waitFor();
+      assert.equal(await newRow.getAttribute("data-state"), "PENDING");
+      assert.equal(await newRow.getAttribute("data-pending"), "true");
+      assert.equal(await newRow.locator("td.name").innerText(), name);
+    }
+    assert.match(await page.getByTestId("action-notice").innerText(), /Creating 2 VMs: 40 and 41/);
+    assert.equal(await page.evaluate(() => document.body.innerText.includes("s3cret!")), false, "the password is not shown");
+    await emitEvent(page, "vm-changed", {
+      profileId: "demo",
+      vmId: 40,
+      vm: vm(40, "shop-0", { state: "HOLD", stateClass: "pending", console: false }),
+      settled: true,
+    });
+    await page.locator('[data-testid="vm-row"][data-vm-id="40"][data-state="HOLD"][data-pending="false"]').waitFor();
+    assert.equal(await row(page, 41).getAttribute("data-pending"), "true");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a refused create keeps the dialog, the typed values, and marks the field oned named", async () => {
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({
+      template_list: templates,
+      vm_create: {
+        reject: {
+          kind: "allocation",
+          message: "Allocation failed.",
+          params: { oned: "[one.template.instantiate] Quota exceeded: VMS", code: 8192 },
+        },
+      },
+    }),
+  );
+  try {
+    await ready(page);
+    await page.getByTestId("vm-create").click();
+    await page.locator('[data-testid="template-option"][data-template-id="4"]').click();
+    await page.getByTestId("create-name").fill("tiny");
+    await page.getByTestId("create-submit").click();
+    const error = page.getByTestId("create-dialog").getByTestId("action-error");
+    await error.waitFor();
+    assert.equal(await error.getAttribute("data-kind"), "allocation");
+    assert.match(await error.innerText(), /OpenNebula could not allocate the VM/);
+    assert.match(await error.innerText(), /Quota exceeded: VMS/);
+    assert.equal(await page.getByTestId("create-name").inputValue(), "tiny");
+    assert.equal(await row(page, 40).count(), 0, "no placeholder for a refused create");
+
+    await setHandler(page, "vm_create", {
+      reject: { kind: "invalidInput", message: "bad count", params: { field: "count", problem: "outOfRange", min: 1, max: 10 } },
+    });
+    await page.getByTestId("create-submit").click();
+    await page.locator('[data-testid="field-problem"][data-field="count"]').getByText("Enter a value from 1 to 10").waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
