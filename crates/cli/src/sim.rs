@@ -55,6 +55,10 @@ pub struct Args {
     /// are plain; for create dialogs and their benchmarks.
     #[arg(long, default_value_t = 0)]
     pub templates: usize,
+    /// Add an ACL rule as `oneacl create` takes it (repeatable), e.g. "@100 VM/@101 USE" lets
+    /// alice's group see (not manage) the VMs of bob's.
+    #[arg(long = "acl", value_name = "RULE")]
+    pub acls: Vec<String>,
     /// Do not add the demo ACL rules (CREATE, HOST USE) for the users' groups: exactly oned's defaults.
     #[arg(long)]
     pub no_demo_acls: bool,
@@ -84,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         state_file: args.state,
         demo_acls: !args.no_demo_acls,
         templates: args.templates,
+        acls: args.acls,
         ..SimConfig::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -87,6 +87,8 @@ pub struct SimConfig {
     /// Extra templates, shared with everyone: the first, `web-inputs`, asks USER_INPUTS of every
     /// type; the rest are plain (`tpl-0001`...), for dialogs with long lists.
     pub templates: usize,
+    /// More ACL rules, as `oneacl create` takes them (`@100 VM/@101 USE`).
+    pub acls: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -105,6 +107,7 @@ impl Default for SimConfig {
             state_file: None,
             demo_acls: true,
             templates: 0,
+            acls: Vec::new(),
         }
     }
 }
@@ -117,6 +120,9 @@ impl SimConfig {
                 "listen address {} is not loopback; the simulator only serves 127.0.0.1",
                 self.listen
             )));
+        }
+        for rule in &self.acls {
+            crate::model::AclRule::parse(rule).map_err(crate::Error::Config)?;
         }
         if self.vms > 100_000 {
             return Err(crate::Error::Config("--vms is limited to 100000".into()));

@@ -119,6 +119,9 @@ pub fn build(cfg: &SimConfig) -> World {
             ));
         }
     }
+    // Rules given on the command line were checked by `SimConfig::validate`.
+    w.acls
+        .extend(cfg.acls.iter().filter_map(|text| AclRule::parse(text).ok()));
     for (id, name) in [(0u32, "localhost"), (1, "127.0.0.1")] {
         w.hosts.insert(
             id,

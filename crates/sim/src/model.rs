@@ -373,6 +373,69 @@ pub struct AclRule {
 }
 
 impl AclRule {
+    /// Parses a rule as `oneacl create` takes it: `WHO RESOURCES/SELECTOR RIGHTS`, e.g.
+    /// `@100 VM/@101 USE` (group 100 may use the VMs of group 101) or `#2 VM+TEMPLATE/* USE+MANAGE`.
+    /// WHO is `*`, `#uid` or `@gid`; SELECTOR `*`, `#id` or `@gid`; the zone part is not modelled.
+    ///
+    /// # Errors
+    /// A sentence naming the part that is not understood.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let [who, resources, rights] = parts[..] else {
+            return Err(format!(
+                "ACL {text:?}: expected \"WHO RESOURCES/SELECTOR RIGHTS\""
+            ));
+        };
+        let id = |s: &str, what: &str| -> Result<u32, String> {
+            s.parse()
+                .map_err(|_| format!("ACL {text:?}: {what} {s:?} is not a number"))
+        };
+        let who = match who {
+            "*" => AclWho::All,
+            w if w.starts_with('#') => AclWho::User(id(&w[1..], "user id")?),
+            w if w.starts_with('@') => AclWho::Group(id(&w[1..], "group id")?),
+            w => return Err(format!("ACL {text:?}: who {w:?} is not *, #uid or @gid")),
+        };
+        let (kinds, selector) = resources
+            .split_once('/')
+            .ok_or_else(|| format!("ACL {text:?}: resources need /SELECTOR"))?;
+        let kinds = kinds
+            .split('+')
+            .map(|k| match k.to_ascii_uppercase().as_str() {
+                "VM" => Ok(Kind::Vm),
+                "HOST" => Ok(Kind::Host),
+                "TEMPLATE" => Ok(Kind::Template),
+                "IMAGE" => Ok(Kind::Image),
+                "NET" => Ok(Kind::Net),
+                "DATASTORE" => Ok(Kind::Datastore),
+                "USER" => Ok(Kind::User),
+                "ZONE" => Ok(Kind::Zone),
+                other => Err(format!("ACL {text:?}: unknown resource {other:?}")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let what = match selector {
+            "*" => AclWhat::All,
+            s if s.starts_with('#') => AclWhat::Id(id(&s[1..], "object id")?),
+            s if s.starts_with('@') => AclWhat::Group(id(&s[1..], "group id")?),
+            s => {
+                return Err(format!(
+                    "ACL {text:?}: selector {s:?} is not *, #id or @gid"
+                ));
+            }
+        };
+        let ops = rights
+            .split('+')
+            .map(|r| match r.to_ascii_uppercase().as_str() {
+                "USE" => Ok(Op::Use),
+                "MANAGE" => Ok(Op::Manage),
+                "ADMIN" => Ok(Op::Admin),
+                "CREATE" => Ok(Op::Create),
+                other => Err(format!("ACL {text:?}: unknown right {other:?}")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::new(who, &kinds, what, &ops))
+    }
+
     /// A rule from its parts; `rights` are the operations it grants.
     pub fn new(who: AclWho, kinds: &[Kind], what: AclWhat, rights: &[Op]) -> Self {
         Self {
@@ -898,6 +961,33 @@ pub type Users = BTreeMap<u32, User>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acl_rules_parse_as_oneacl_writes_them() {
+        let r = AclRule::parse("@100 VM/@101 USE").expect("a valid rule");
+        assert_eq!(
+            r,
+            AclRule::new(
+                AclWho::Group(100),
+                &[Kind::Vm],
+                AclWhat::Group(101),
+                &[Op::Use]
+            )
+        );
+        let r = AclRule::parse("#2 VM+TEMPLATE/* USE+MANAGE").expect("a valid rule");
+        assert_eq!(r.kinds, [Kind::Vm, Kind::Template]);
+        assert_eq!(r.rights, Op::Use.bit() | Op::Manage.bit());
+        for bad in [
+            "@100 VM USE",
+            "@x VM/* USE",
+            "@1 WIDGET/* USE",
+            "@1 VM/* FLY",
+            "@1 VM/%1 USE",
+            "",
+        ] {
+            assert!(AclRule::parse(bad).is_err(), "{bad:?} is refused");
+        }
+    }
 
     #[test]
     fn parses_oned_template_text() {

@@ -298,7 +298,11 @@ impl std::fmt::Debug for ConsoleGrant {
 
 /// Something the UI should learn without asking.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "type"
+)]
 pub enum DeckEvent {
     /// A console session ended (the window may show why and offer to reconnect).
     ConsoleEnded {
@@ -330,6 +334,39 @@ pub enum DeckEvent {
         /// Why, for the user.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_cross_ipc_in_camel_case_as_docs_ipc_md_says() {
+        let event = DeckEvent::VmChanged {
+            profile_id: "lab".into(),
+            vm_id: VmId(7),
+            vm: None,
+            settled: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&event).expect("plain data"),
+            serde_json::json!({
+                "type": "vmChanged", "profileId": "lab", "vmId": 7, "vm": null, "settled": true
+            }),
+            "the main window reads profileId and vmId (a snake_case field left every row pending)"
+        );
+        let ended = DeckEvent::ConsoleEnded {
+            label: "console-1".into(),
+            profile_id: "lab".into(),
+            vm_id: VmId(7),
+            reason: "closed".into(),
+        };
+        let json = serde_json::to_value(&ended).expect("plain data");
+        assert_eq!(
+            (json["profileId"].as_str(), json["vmId"].as_i64()),
+            (Some("lab"), Some(7))
+        );
+    }
 }
 
 /// Milliseconds since the Unix epoch.
