@@ -14,13 +14,14 @@ PYTEST := .venv/bin/python -m pytest
 # no display, a private Xvfb.
 IN_SESSION := scripts/with-display.sh scripts/with-keyring.sh
 
-.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package check-package
+.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package check-package bench-ui
 
 help:
 	@echo "make run      install what is missing, build, start OneDeck"
 	@echo "make test     install what is missing, run every lint and test"
 	@echo "make package  build the Debian package (target/release/bundle/deb) and check it"
 	@echo "make dev      tauri dev: the app with Vite's dev server and hot reload"
+	@echo "make bench-ui benchmarks of the real window (release build)"
 
 deps:
 	@scripts/ensure-deps.sh build
@@ -71,10 +72,26 @@ test-e2e: deps-test app
 	$(CARGO) build -p onedeck-cli
 	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) $(PYTEST) -q tests/e2e
 
+# Benchmarks of the real window (release build): VM operation feedback and the create dialog.
+# Figures go to stdout as a Markdown table for docs/PERFORMANCE.md; never part of `make test`.
+bench-ui: deps-test ui
+	$(CARGO) build --release -p onedeck
+	$(CARGO) build -p onedeck-cli
+	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) .venv/bin/python scripts/bench-ui.py \
+		--app $(abspath $(TARGET_DIR))/release/onedeck --runs 10
+
 package: deps
 	$(TAURI) build --bundles deb
 	$(MAKE) --no-print-directory check-package
 
 # Unpacks the newest .deb and checks binary, desktop entry and icons (tests/package).
-check-package: deps-test
+check-# Benchmarks of the real window (release build): VM operation feedback and the create dialog.
+# Figures go to stdout as a Markdown table for docs/PERFORMANCE.md; never part of `make test`.
+bench-ui: deps-test ui
+	$(CARGO) build --release -p onedeck
+	$(CARGO) build -p onedeck-cli
+	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) .venv/bin/python scripts/bench-ui.py \
+		--app $(abspath $(TARGET_DIR))/release/onedeck --runs 10
+
+package: deps-test
 	$(PYTEST) -q tests/package

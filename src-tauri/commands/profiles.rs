@@ -25,7 +25,8 @@ pub async fn profile_save(
 /// Removes a profile, its secret and its cache.
 #[tauri::command]
 pub async fn profile_remove(deck: State<'_, Deck>, id: String) -> Result<(), CommandError> {
-    Ok(deck.remove_profile(&id).await?)
+    deck.remove_profile(&id).await?;
+    Ok(())
 }
 
 /// Signs in with the typed password, or the stored secret when none is given.

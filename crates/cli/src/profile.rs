@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
-use onedeck_core::{AuthModeName, Deck, DeckConfig, ProfileInput, VmFilterName};
+use onedeck_core::{AuthModeName, Deck, DeckConfig, ProfileInput, SecretRemoved, VmFilterName};
 use onedeck_vault::{AuthMode, ProfileId, ProfileStore, SecretStore};
 
 use crate::front::{Failure, Outcome};
@@ -263,9 +263,15 @@ fn run_remove(config: DeckConfig, id: &str) -> Outcome {
         let deck = Deck::start(config).await?;
         let out = deck.remove_profile(id).await;
         deck.shutdown().await;
-        out?;
         println!("removed profile {id}");
-        println!("its secret was deleted from the OS keyring (where one was stored)");
+        match out? {
+            SecretRemoved::Deleted => println!("its secret was deleted from the OS keyring"),
+            SecretRemoved::NoneStored => println!("it had no stored secret"),
+            SecretRemoved::MayRemain => eprintln!(
+                "warning: the keyring could not be asked, so its secret (service \"onedeck\", \
+                 account \"{id}\") may still be stored; remove it once the keyring is back"
+            ),
+        }
         Ok(())
     })
 }

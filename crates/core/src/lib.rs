@@ -2,7 +2,7 @@
 //!
 //! [`Deck`] owns the signed-in sessions of the endpoint profiles, the inventory cache, the console
 //! relay with its audit log, login-token renewal and the built-in demo cloud. It joins the library
-//! crates along DESIGN.md's data flows: profiles and secrets (`onedeck-vault`) → a client
+//! crates along the data flows of docs/ARCHITECTURE.md: profiles and secrets (`onedeck-vault`) → a client
 //! (`onedeck-opennebula`) → rows cached in SQLite (`onedeck-store`); a VM's console target from the
 //! API → a single-use relay ticket (`onedeck-relay`) → an audit row per session.
 //!
@@ -20,7 +20,8 @@ pub mod view;
 
 pub use deck::{
     DEMO_PROFILE_ID, DIRECT_PROFILE_ID, Deck, DeckConfig, DemoPolicy, MAX_MONITORING_RANGE_SECS,
-    MAX_VM_NAME_LEN, SecretBackend, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled,
+    MAX_VM_NAME_LEN, SecretBackend, SecretRemoved, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY,
+    is_settled,
 };
 pub use error::{Error, ErrorKind, ErrorView, Result};
 /// The ids and action names of the OpenNebula client, as both front ends pass them.

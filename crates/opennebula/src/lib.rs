@@ -42,25 +42,26 @@ pub use client::{
     decode_response_document_owned, decode_response_value,
 };
 pub use error::{DecodeError, Error, OnedError, Result, TransportError};
+pub use model::action::{
+    AllowedActions, RecoverOp, VmAction, allowed_actions, history_action_name,
+};
 pub use model::any::AnyDocument;
 pub use model::common::{AttrValue, Attributes, Document, Lock, Permissions};
+pub use model::console::{ConsoleTarget, NoConsole};
 pub use model::host::{Host, HostPool, HostShare, HostState};
 pub use model::ids::{
     ClusterId, DatastoreId, GroupId, HostId, ImageId, NetworkId, SnapshotId, TemplateId, UserId,
     VmId,
 };
-pub use model::state::{
-    AllowedActions, LcmState, RecoverOp, VmAction, VmState, allowed_actions, history_action_name,
-    state_label,
-};
+pub use model::state::{LcmState, VmState, state_label};
 pub use model::template::{Template, TemplatePool};
 pub use model::user::{LoginToken, SystemConfig, User, UserPool, VmQuota};
 pub use model::user_input::{
     InputError, InputProblem, UserInput, UserInputType, answers_to_template,
 };
 pub use model::vm::{
-    ConsoleTarget, Disk, DiskSnapshot, DiskSnapshots, Graphics, GraphicsType, HistoryRecord,
-    Monitoring, MonitoringData, Nic, NoConsole, Snapshot, Vm, VmPool, VmTemplate,
+    Disk, DiskSnapshot, DiskSnapshots, Graphics, GraphicsType, HistoryRecord, Monitoring,
+    MonitoringData, Nic, Snapshot, Vm, VmPool, VmTemplate,
 };
 pub use secret::{Credentials, Secret};
 pub use tls::Fingerprint;

@@ -7,7 +7,7 @@
 //! It leaves to others: deciding which target a VM has (`onedeck-opennebula`), the audit log on
 //! disk (`onedeck-store`), the console window itself (the app) and replay (the recording viewer).
 //!
-//! Rules it keeps (DESIGN.md, "Relay rules"): tickets are 256-bit, URL-safe, single use, expire
+//! Rules it keeps (docs/SECURITY.md): tickets are 256-bit, URL-safe, single use, expire
 //! after 30 s unused and are compared in constant time; Origin, Host and ticket are checked in the
 //! upgrade callback, before the 101 answer and before any target is dialled; a slow or oversized
 //! upgrade request is dropped; at most `max_sessions` sessions live at once; each direction holds

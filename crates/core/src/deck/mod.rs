@@ -25,7 +25,7 @@ mod templates;
 mod vms;
 mod watch;
 
-pub use sessions::DIRECT_PROFILE_ID;
+pub use sessions::{DIRECT_PROFILE_ID, SecretRemoved};
 pub use vms::{MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN};
 pub use watch::{WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled};
 

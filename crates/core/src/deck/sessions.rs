@@ -8,6 +8,19 @@ use onedeck_vault::{AuthMode, Profile, ProfileId, ProfileStore, Secret, SecretSt
 use super::auth::{Credential, authenticate};
 use super::{DEMO_PROFILE_ID, Deck, SecretBackend, Session, lock, read};
 
+/// What became of a removed profile's secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretRemoved {
+    /// It was deleted from the keyring (or from memory).
+    Deleted,
+    /// None was stored.
+    NoneStored,
+    /// The keyring could not be asked: it may still hold the secret (service `onedeck`, account
+    /// = the profile id).
+    MayRemain,
+}
+
 /// The session id of an endpoint given on the command line rather than a saved profile.
 pub const DIRECT_PROFILE_ID: &str = "direct";
 use crate::error::{Error, Result};
@@ -152,7 +165,7 @@ impl Deck {
     ///
     /// # Errors
     /// `notFound`; `invalidInput` for the demo cloud.
-    pub async fn remove_profile(&self, id: &str) -> Result<()> {
+    pub async fn remove_profile(&self, id: &str) -> Result<SecretRemoved> {
         if id == DEMO_PROFILE_ID && read(&self.inner.demo).is_some() {
             return Err(Error::DemoReadOnly);
         }
@@ -160,23 +173,29 @@ impl Deck {
         let profiles = self.inner.profiles.clone();
         tokio::task::spawn_blocking(move || profiles.remove(&pid)).await??;
         self.end_session(id, None);
-        // The profile is gone either way; a keyring or cache left behind is reported in the log.
-        match self.secret_store().await {
+        // The profile is gone either way; a keyring or cache left behind is reported, not fatal.
+        let secret = match self.secret_store().await {
             Ok(secrets) => {
                 let pid = ProfileId::parse(id)?;
-                if let Err(e) = tokio::task::spawn_blocking(move || secrets.delete(&pid)).await? {
-                    tracing::warn!(error = %e, "the removed profile's secret may still be in the keyring");
+                match tokio::task::spawn_blocking(move || secrets.delete(&pid)).await? {
+                    Ok(true) => SecretRemoved::Deleted,
+                    Ok(false) => SecretRemoved::NoneStored,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the removed profile's secret may still be in the keyring");
+                        SecretRemoved::MayRemain
+                    }
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "no keyring: a removed profile's secret may remain")
+                tracing::warn!(error = %e, "no keyring: a removed profile's secret may remain");
+                SecretRemoved::MayRemain
             }
-        }
+        };
         let key = id.to_owned();
         if let Err(e) = self.with_store(move |s| s.delete_inventory(&key)).await {
             tracing::warn!(error = %e, "could not delete the removed profile's cached inventory");
         }
-        Ok(())
+        Ok(secret)
     }
 
     /// Signs a profile in: with `password` when given, else with the stored secret (a stored

@@ -1,7 +1,7 @@
 //! Operations on one VM (details, actions, resize, rename, reinstall, snapshots, monitoring)
 //! and on several at once. Each accepted operation starts a watch ([`super::watch`]).
 
-use onedeck_opennebula::{Capacity, Reinstall, SnapshotId, VmAction, VmId};
+use onedeck_opennebula::{Capacity, Client, Reinstall, SnapshotId, VmAction, VmId};
 
 use super::Deck;
 use crate::error::{Error, ErrorView, Result};
@@ -36,8 +36,19 @@ impl Deck {
     /// # Errors
     /// `wrongState` with oned's message when the state does not allow it; `authorization`...
     pub async fn vm_action(&self, id: &str, vm: VmId, action: VmAction) -> Result<ActionAccepted> {
+        self.accepted(id, vm, async |c| c.vm_action(action, vm).await)
+            .await
+    }
+
+    /// Runs `call` with the profile's client and, once oned accepted it, watches `vm` settle.
+    async fn accepted<T>(
+        &self,
+        id: &str,
+        vm: VmId,
+        call: impl AsyncFnOnce(&Client) -> onedeck_opennebula::Result<T>,
+    ) -> Result<ActionAccepted> {
         let session = self.session(id)?;
-        session.client.vm_action(action, vm).await?;
+        call(&session.client).await?;
         self.watch_vm(id, vm);
         Ok(ActionAccepted { vm_id: vm })
     }
@@ -151,10 +162,8 @@ impl Deck {
         if capacity.is_empty() {
             return Err(invalid("capacity", "give CPU, vCPU or memory"));
         }
-        let session = self.session(id)?;
-        session.client.vm_resize(vm, capacity, enforce).await?;
-        self.watch_vm(id, vm);
-        Ok(ActionAccepted { vm_id: vm })
+        self.accepted(id, vm, async |c| c.vm_resize(vm, capacity, enforce).await)
+            .await
     }
 
     /// Renames a VM.
@@ -163,10 +172,8 @@ impl Deck {
     /// `invalidInput` for an empty, over-long or multi-line name; oned's errors.
     pub async fn vm_rename(&self, id: &str, vm: VmId, name: &str) -> Result<ActionAccepted> {
         let name = check_name(name)?;
-        let session = self.session(id)?;
-        session.client.vm_rename(vm, &name).await?;
-        self.watch_vm(id, vm);
-        Ok(ActionAccepted { vm_id: vm })
+        self.accepted(id, vm, async |c| c.vm_rename(vm, &name).await)
+            .await
     }
 
     /// Takes a system snapshot (RUNNING VMs only).
@@ -202,10 +209,8 @@ impl Deck {
         vm: VmId,
         snapshot: SnapshotId,
     ) -> Result<ActionAccepted> {
-        let session = self.session(id)?;
-        session.client.vm_snapshot_revert(vm, snapshot).await?;
-        self.watch_vm(id, vm);
-        Ok(ActionAccepted { vm_id: vm })
+        self.accepted(id, vm, async |c| c.vm_snapshot_revert(vm, snapshot).await)
+            .await
     }
 
     /// Deletes a system snapshot.
@@ -218,10 +223,8 @@ impl Deck {
         vm: VmId,
         snapshot: SnapshotId,
     ) -> Result<ActionAccepted> {
-        let session = self.session(id)?;
-        session.client.vm_snapshot_delete(vm, snapshot).await?;
-        self.watch_vm(id, vm);
-        Ok(ActionAccepted { vm_id: vm })
+        self.accepted(id, vm, async |c| c.vm_snapshot_delete(vm, snapshot).await)
+            .await
     }
 
     /// The VM's monitoring over the last `range_secs` seconds (capped at a week), as rates.

@@ -86,7 +86,7 @@ fn removing_a_profile_removes_its_secret() -> TestResult {
 }
 
 /// Other Secret Service clients (Seahorse, `secret-tool`) find the secret under service
-/// `onedeck` and the profile id: the contract DESIGN.md states.
+/// `onedeck` and the profile id: the contract docs/SECURITY.md states.
 #[test]
 fn secret_is_filed_under_service_onedeck_and_the_profile_id() -> TestResult {
     let Some(store) = keyring_or_skip("secret_is_filed_under_service_onedeck_and_the_profile_id")
