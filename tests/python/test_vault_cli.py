@@ -47,7 +47,7 @@ def sim_url():
     if not Path(CLI).exists():
         pytest.fail(f"{CLI} not built: cargo build -p onedeck-cli")
     proc = subprocess.Popen(
-        [CLI, "sim", "--listen", "127.0.0.1:0", "--vnc", "none", "--user", f"carol:{CANARY}"],
+        [CLI, "sim", "--listen", "127.0.0.1:0", "--vnc", "none", "--templates", "1", "--user", f"carol:{CANARY}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -112,6 +112,43 @@ def test_wrong_password_is_an_authentication_error(dirs, sim_url):
     assert out.returncode == 1
     assert "authentication failed" in out.stderr
     assert json.loads(cli(dirs, "list", "--json").stdout) == [], "nothing saved"
+
+
+def run(dirs, *args, check=True):
+    """`onedeck-cli` with the test's config and data dirs (any subcommand)."""
+    out = subprocess.run([CLI, *args], capture_output=True, text=True, env=dirs["env"], timeout=60)
+    if check:
+        assert out.returncode == 0, f"{args}: rc={out.returncode}\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+def test_vm_and_template_commands_with_a_stored_profile(dirs, sim_url):
+    """`--profile ID|NAME` signs in with the keyring's secret through core; `--profile` and
+    `--json` are accepted anywhere on the line; refusals exit 1 with oned's message."""
+    _require_keyring()
+    pid = add(dirs, sim_url, "Alice lab", "alice", "alice")
+    by_name = json.loads(run(dirs, "vm", "list", "--profile", "Alice lab", "--json").stdout)
+    by_id = json.loads(run(dirs, "--profile", pid, "--json", "vm", "list").stdout)
+    assert [v["id"] for v in by_name] == [v["id"] for v in by_id] and by_name, "the same VMs either way"
+    assert all(v["owner"] == "alice" for v in by_name)
+    templates = json.loads(run(dirs, "template", "--profile", pid, "list", "--json").stdout)
+    web = next(t for t in templates if t["name"] == "web-inputs")
+    assert {"id", "name"} <= web.keys()
+    created = json.loads(run(
+        dirs, "vm", "create", "--template", str(web["id"]), "--name", "from-cli", "--hold",
+        "--input", "ADMIN_PASSWORD=pw", "--input", "BLOG_TITLE=Hi", "--input", "EDITION=community",
+        "--input", "WORKERS=2", "--input", "PORT=80", "--profile", pid, "--json",
+    ).stdout)
+    assert list(created) == ["ids"] and len(created["ids"]) == 1, created
+    shown = json.loads(run(dirs, "vm", "show", str(created["ids"][0]), "--profile", pid, "--json").stdout)
+    assert (shown["name"], shown["stateLabel"]) == ("from-cli", "HOLD")
+    refused = run(dirs, "vm", "action", str(created["ids"][0]), "suspend", "--profile", pid, check=False)
+    assert refused.returncode == 1
+    assert 'Error performing action "suspend": This action is not available for state HOLD' in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    unknown = run(dirs, "vm", "list", "--profile", "no such profile", check=False)
+    assert unknown.returncode == 1 and "no such profile" in unknown.stderr
+    cli(dirs, "remove", pid)
 
 
 def test_password_is_never_a_command_line_argument(dirs):

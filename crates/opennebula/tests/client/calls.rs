@@ -212,6 +212,25 @@ async fn templates_hosts_users_system() -> TestResult {
     assert_eq!(ids.len(), 1);
     assert_same_shape(&server, stem);
 
+    // USER_INPUTS answers travel as the extra template, as the real oned received one (and
+    // refused it to a user without TEMPLATE:CREATE).
+    let stem = "error.authorization.one.template.instantiate.extra-template";
+    let server = Server::replay(response(stem)).await?;
+    let spec = Instantiate {
+        name: "x".into(),
+        count: 1,
+        extra_template: "MEMORY=\"32\"".into(),
+        ..Instantiate::default()
+    };
+    let refused = client(&server, "alice")?
+        .template_instantiate(TemplateId(0), &spec)
+        .await;
+    assert!(
+        matches!(refused, Err(onedeck_opennebula::Error::Authorization(_))),
+        "{refused:?}"
+    );
+    assert_same_shape(&server, stem);
+
     let stem = "one.host.info";
     let server = Server::replay(response(stem)).await?;
     assert_eq!(
