@@ -114,9 +114,9 @@ def test_wrong_password_is_an_authentication_error(dirs, sim_url):
     assert json.loads(cli(dirs, "list", "--json").stdout) == [], "nothing saved"
 
 
-def run(dirs, *args, check=True):
+def run(dirs, *args, check=True, stdin=None):
     """`onedeck-cli` with the test's config and data dirs (any subcommand)."""
-    out = subprocess.run([CLI, *args], capture_output=True, text=True, env=dirs["env"], timeout=60)
+    out = subprocess.run([CLI, *args], input=stdin, capture_output=True, text=True, env=dirs["env"], timeout=60)
     if check:
         assert out.returncode == 0, f"{args}: rc={out.returncode}\n{out.stdout}\n{out.stderr}"
     return out
@@ -136,12 +136,13 @@ def test_vm_and_template_commands_with_a_stored_profile(dirs, sim_url):
     assert {"id", "name"} <= web.keys()
     created = json.loads(run(
         dirs, "vm", "create", "--template", str(web["id"]), "--name", "from-cli", "--hold",
-        "--input", "ADMIN_PASSWORD=pw", "--input", "BLOG_TITLE=Hi", "--input", "EDITION=community",
-        "--input", "WORKERS=2", "--input", "PORT=80", "--profile", pid, "--json",
+        "--input-stdin", "ADMIN_PASSWORD", "--input", "BLOG_TITLE=Hi", "--input", "EDITION=community",
+        "--input", "WORKERS=2", "--input", "PORT=80", "--profile", pid, "--json", stdin="pw from stdin\n",
     ).stdout)
     assert list(created) == ["ids"] and len(created["ids"]) == 1, created
     shown = json.loads(run(dirs, "vm", "show", str(created["ids"][0]), "--profile", pid, "--json").stdout)
     assert (shown["name"], shown["stateLabel"]) == ("from-cli", "HOLD")
+    assert 'ADMIN_PASSWORD = "pw from stdin"' not in shown["userTemplate"], "the client drops PASSW* attributes"
     refused = run(dirs, "vm", "action", str(created["ids"][0]), "suspend", "--profile", pid, check=False)
     assert refused.returncode == 1
     assert 'Error performing action "suspend": This action is not available for state HOLD' in refused.stderr

@@ -137,11 +137,16 @@ async fn connect(profile: Option<&str>, direct: &Direct) -> Outcome<Connected> {
     }
 }
 
+/// The first line of stdin, without its line end.
+pub fn stdin_line() -> Outcome<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 fn read_password(from_stdin: bool) -> Outcome<String> {
     if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        let pw = line.trim_end_matches(['\r', '\n']).to_owned();
+        let pw = stdin_line()?;
         if pw.is_empty() {
             return Err(Failure::Usage(
                 "--password-stdin: stdin gave an empty password".into(),

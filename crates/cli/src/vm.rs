@@ -38,9 +38,13 @@ enum Command {
         /// VM name (with --count: `%i` is the index, else `-<index>` is appended).
         #[arg(long, default_value = "")]
         name: String,
-        /// A USER_INPUTS answer (repeatable).
+        /// A USER_INPUTS answer (repeatable). Arguments are visible to every local user: give a
+        /// password answer with --input-stdin instead.
         #[arg(long = "input", value_name = "KEY=VALUE")]
         inputs: Vec<String>,
+        /// Read the answer to this input from the first line of stdin (for passwords).
+        #[arg(long, value_name = "KEY", conflicts_with = "password_stdin")]
+        input_stdin: Option<String>,
         /// How many VMs.
         #[arg(long, default_value_t = 1)]
         count: u32,
@@ -196,6 +200,7 @@ async fn execute(c: &Connected, command: &Command, json: bool) -> Outcome {
             template,
             name,
             inputs,
+            input_stdin,
             count,
             hold,
         } => {
@@ -208,6 +213,9 @@ async fn execute(c: &Connected, command: &Command, json: bool) -> Outcome {
                     )));
                 };
                 answers.insert(k.trim().to_owned(), v.to_owned());
+            }
+            if let Some(key) = input_stdin {
+                answers.insert(key.trim().to_owned(), crate::front::stdin_line()?);
             }
             let created = deck
                 .vm_create(
