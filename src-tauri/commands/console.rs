@@ -1,6 +1,6 @@
 //! Console windows: opened from the main window, connected from their own.
 
-use onedeck_core::{ConsoleGrant, Deck, VmId};
+use onedeck_core::{ConsoleGrant, Deck, ProfileId, VmId};
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 
 use crate::error::CommandError;
@@ -10,7 +10,7 @@ use crate::error::CommandError;
 pub async fn console_open(
     app: AppHandle,
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
 ) -> Result<(), CommandError> {
     let window = deck.console_open(&id, vm_id).await?;

@@ -1,6 +1,6 @@
 //! The VM inventory of a profile.
 
-use onedeck_core::{Deck, Inventory};
+use onedeck_core::{Deck, Inventory, ProfileId};
 use tauri::State;
 
 use crate::error::CommandError;
@@ -9,7 +9,7 @@ use crate::error::CommandError;
 #[tauri::command]
 pub async fn inventory_cached(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
 ) -> Result<Option<Inventory>, CommandError> {
     Ok(deck.inventory_cached(&id).await?)
 }
@@ -18,7 +18,7 @@ pub async fn inventory_cached(
 #[tauri::command]
 pub async fn inventory_refresh(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
 ) -> Result<Inventory, CommandError> {
     Ok(deck.inventory_refresh(&id).await?)
 }

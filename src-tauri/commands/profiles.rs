@@ -1,6 +1,6 @@
 //! Endpoint profiles and sign-in.
 
-use onedeck_core::{Deck, ProfileInput, ProfileSummary};
+use onedeck_core::{Deck, ProfileId, ProfileInput, ProfileSummary};
 use tauri::State;
 
 use crate::error::CommandError;
@@ -24,7 +24,7 @@ pub async fn profile_save(
 
 /// Removes a profile, its secret and its cache.
 #[tauri::command]
-pub async fn profile_remove(deck: State<'_, Deck>, id: String) -> Result<(), CommandError> {
+pub async fn profile_remove(deck: State<'_, Deck>, id: ProfileId) -> Result<(), CommandError> {
     deck.remove_profile(&id).await?;
     Ok(())
 }
@@ -33,7 +33,7 @@ pub async fn profile_remove(deck: State<'_, Deck>, id: String) -> Result<(), Com
 #[tauri::command]
 pub async fn sign_in(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     password: Option<String>,
     session_only: bool,
 ) -> Result<ProfileSummary, CommandError> {
@@ -42,6 +42,9 @@ pub async fn sign_in(
 
 /// Ends a profile's session.
 #[tauri::command]
-pub async fn sign_out(deck: State<'_, Deck>, id: String) -> Result<ProfileSummary, CommandError> {
+pub async fn sign_out(
+    deck: State<'_, Deck>,
+    id: ProfileId,
+) -> Result<ProfileSummary, CommandError> {
     Ok(deck.sign_out(&id).await?)
 }

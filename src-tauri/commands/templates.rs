@@ -1,6 +1,6 @@
 //! Templates and creating VMs from them.
 
-use onedeck_core::{CreateRequest, Created, Deck, TemplateSummary};
+use onedeck_core::{CreateRequest, Created, Deck, ProfileId, TemplateSummary};
 use tauri::State;
 
 use crate::error::CommandError;
@@ -9,7 +9,7 @@ use crate::error::CommandError;
 #[tauri::command]
 pub async fn template_list(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
 ) -> Result<Vec<TemplateSummary>, CommandError> {
     Ok(deck.template_list(&id).await?)
 }
@@ -18,7 +18,7 @@ pub async fn template_list(
 #[tauri::command]
 pub async fn vm_create(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     request: CreateRequest,
 ) -> Result<Created, CommandError> {
     Ok(deck.vm_create(&id, request).await?)

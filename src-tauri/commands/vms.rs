@@ -3,7 +3,7 @@
 //! `vm-changed` events.
 
 use onedeck_core::{
-    ActionAccepted, BulkResult, CapacityInput, Deck, MonitoringSeries, Reinstalled,
+    ActionAccepted, BulkResult, CapacityInput, Deck, MonitoringSeries, ProfileId, Reinstalled,
     SnapshotCreated, SnapshotId, VmAction, VmDetails, VmId,
 };
 use tauri::State;
@@ -14,7 +14,7 @@ use crate::error::CommandError;
 #[tauri::command]
 pub async fn vm_details(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
 ) -> Result<VmDetails, CommandError> {
     Ok(deck.vm_details(&id, vm_id).await?)
@@ -24,7 +24,7 @@ pub async fn vm_details(
 #[tauri::command]
 pub async fn vm_action(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
     action: VmAction,
 ) -> Result<ActionAccepted, CommandError> {
@@ -35,7 +35,7 @@ pub async fn vm_action(
 #[tauri::command]
 pub async fn vm_bulk_action(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_ids: Vec<VmId>,
     action: VmAction,
 ) -> Result<Vec<BulkResult>, CommandError> {
@@ -46,7 +46,7 @@ pub async fn vm_bulk_action(
 #[tauri::command]
 pub async fn vm_reinstall(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
 ) -> Result<Reinstalled, CommandError> {
     Ok(deck.vm_reinstall(&id, vm_id).await?)
@@ -56,7 +56,7 @@ pub async fn vm_reinstall(
 #[tauri::command]
 pub async fn vm_resize(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
     capacity: CapacityInput,
     enforce: bool,
@@ -68,7 +68,7 @@ pub async fn vm_resize(
 #[tauri::command]
 pub async fn vm_rename(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
     name: String,
 ) -> Result<ActionAccepted, CommandError> {
@@ -79,7 +79,7 @@ pub async fn vm_rename(
 #[tauri::command]
 pub async fn vm_snapshot_create(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
     name: String,
 ) -> Result<SnapshotCreated, CommandError> {
@@ -90,7 +90,7 @@ pub async fn vm_snapshot_create(
 #[tauri::command]
 pub async fn vm_snapshot_revert(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
     snapshot_id: SnapshotId,
 ) -> Result<ActionAccepted, CommandError> {
@@ -101,7 +101,7 @@ pub async fn vm_snapshot_revert(
 #[tauri::command]
 pub async fn vm_snapshot_delete(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
     snapshot_id: SnapshotId,
 ) -> Result<ActionAccepted, CommandError> {
@@ -112,7 +112,7 @@ pub async fn vm_snapshot_delete(
 #[tauri::command]
 pub async fn vm_monitoring(
     deck: State<'_, Deck>,
-    id: String,
+    id: ProfileId,
     vm_id: VmId,
     range_secs: u32,
 ) -> Result<MonitoringSeries, CommandError> {

@@ -6,7 +6,7 @@ use std::io::BufRead as _;
 use std::path::PathBuf;
 
 use onedeck_core::{
-    AuthModeName, DIRECT_PROFILE_ID, Deck, DeckConfig, Error, ProfileInput, VmFilterName,
+    AuthModeName, DIRECT_PROFILE_ID, Deck, DeckConfig, Error, ProfileId, ProfileInput, VmFilterName,
 };
 
 /// The direct-endpoint flags, shared by `vm` and `template`.
@@ -73,7 +73,7 @@ pub struct Connected {
     /// The deck (no relay, no demo).
     pub deck: Deck,
     /// The profile id of the session (`direct` for the direct flags).
-    pub id: String,
+    pub id: ProfileId,
 }
 
 /// Runs `f` on a current-thread runtime with a signed-in headless deck.
@@ -129,10 +129,8 @@ async fn connect(profile: Option<&str>, direct: &Direct) -> Outcome<Connected> {
                 console_hosts: None,
             };
             deck.sign_in_direct(input, password).await?;
-            Ok(Connected {
-                deck,
-                id: DIRECT_PROFILE_ID.to_owned(),
-            })
+            let id = ProfileId::parse(DIRECT_PROFILE_ID).map_err(Error::from)?;
+            Ok(Connected { deck, id })
         }
     }
 }

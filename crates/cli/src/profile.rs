@@ -109,8 +109,8 @@ pub fn run(args: Args, json: bool) -> Outcome {
         Command::Add(add) => run_add(config, add),
         Command::List => Ok(run_list(&profiles, json)?),
         Command::Show { id } => Ok(run_show(&profiles, &parse_id(&id)?, json)?),
-        Command::Remove { id } => run_remove(config, &id),
-        Command::Test { id } => run_test(config, &id),
+        Command::Remove { id } => run_remove(config, &parse_id(&id)?),
+        Command::Test { id } => run_test(config, &parse_id(&id)?),
     }
 }
 
@@ -258,7 +258,7 @@ fn run_show(profiles: &ProfileStore, id: &ProfileId, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-fn run_remove(config: DeckConfig, id: &str) -> Outcome {
+fn run_remove(config: DeckConfig, id: &ProfileId) -> Outcome {
     runtime()?.block_on(async {
         let deck = Deck::start(config).await?;
         let out = deck.remove_profile(id).await;
@@ -276,7 +276,7 @@ fn run_remove(config: DeckConfig, id: &str) -> Outcome {
     })
 }
 
-fn run_test(config: DeckConfig, id: &str) -> Outcome {
+fn run_test(config: DeckConfig, id: &ProfileId) -> Outcome {
     runtime()?.block_on(async {
         let deck = Deck::start(config).await?;
         let out = deck.sign_in(id, None, false).await;

@@ -167,7 +167,7 @@ fn parse_action(name: &str) -> Outcome<VmAction> {
 }
 
 async fn execute(c: &Connected, command: &Command, json: bool) -> Outcome {
-    let (deck, id) = (&c.deck, c.id.as_str());
+    let (deck, id) = (&c.deck, &c.id);
     match command {
         Command::List => {
             let inv = deck.inventory_refresh(id).await?;
@@ -308,7 +308,7 @@ async fn execute(c: &Connected, command: &Command, json: bool) -> Outcome {
 }
 
 async fn snapshot(c: &Connected, command: &SnapshotCommand, json: bool) -> Outcome {
-    let (deck, id) = (&c.deck, c.id.as_str());
+    let (deck, id) = (&c.deck, &c.id);
     match command {
         SnapshotCommand::List { id: vm } => {
             let d = deck.vm_details(id, *vm).await?;

@@ -21,11 +21,13 @@ pub mod view;
 pub use deck::{
     DEMO_PROFILE_ID, DIRECT_PROFILE_ID, Deck, DeckConfig, DemoPolicy, MAX_MONITORING_RANGE_SECS,
     MAX_VM_NAME_LEN, SecretBackend, SecretRemoved, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY,
-    is_settled,
+    demo_profile_id, is_settled,
 };
 pub use error::{Error, ErrorKind, ErrorView, Result};
 /// The ids and action names of the OpenNebula client, as both front ends pass them.
 pub use onedeck_opennebula::{SnapshotId, TemplateId, VmAction, VmId};
+/// A profile's id, as every profile-based method takes it.
+pub use onedeck_vault::ProfileId;
 pub use view::{
     ActionAccepted, AuthModeName, BulkResult, CapacityInput, ConsoleGrant, ConsoleWindow,
     CreateRequest, Created, DeckEvent, Inventory, MonitoringSeries, OperationState, ProfileInput,

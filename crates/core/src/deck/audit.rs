@@ -66,23 +66,26 @@ impl Deck {
                 recording,
                 ..
             } => {
-                let start = {
+                let (profile_id, start) = {
                     let consoles = lock(&self.inner.consoles);
                     let Some(slot) = consoles.by_label.get(&label) else {
                         return;
                     };
-                    SessionStart {
-                        profile_id: slot.profile_id.clone(),
-                        user: slot.user.clone(),
-                        vm_id: u64::try_from(slot.vm_id.0).unwrap_or_default(),
-                        vm_name: slot.vm_name.clone(),
-                        target_host: target.host.clone(),
-                        target_port: target.port,
-                        started_at: SystemTime::UNIX_EPOCH + Duration::from_millis(started_unix_ms),
-                        recording_file: recording,
-                    }
+                    (
+                        slot.profile_id.clone(),
+                        SessionStart {
+                            profile_id: slot.profile_id.to_string(),
+                            user: slot.user.clone(),
+                            vm_id: u64::try_from(slot.vm_id.0).unwrap_or_default(),
+                            vm_name: slot.vm_name.clone(),
+                            target_host: target.host.clone(),
+                            target_port: target.port,
+                            started_at: SystemTime::UNIX_EPOCH
+                                + Duration::from_millis(started_unix_ms),
+                            recording_file: recording,
+                        },
+                    )
                 };
-                let profile_id = start.profile_id.clone();
                 let vm_id = VmId(i32::try_from(start.vm_id).unwrap_or_default());
                 let audit = match self.with_store(move |s| s.audit_start(&start)).await {
                     Ok(audit) => Some(audit),

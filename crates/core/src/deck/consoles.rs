@@ -2,6 +2,7 @@
 
 use onedeck_opennebula::VmId;
 use onedeck_relay::{Target, TicketOptions};
+use onedeck_vault::ProfileId;
 
 use super::{ConsoleSlot, Deck, lock};
 use crate::error::{Error, Result};
@@ -16,7 +17,7 @@ impl Deck {
     ///
     /// # Errors
     /// `notSignedIn`; `noConsole` with the reason; the endpoint's errors.
-    pub async fn console_open(&self, id: &str, vm_id: VmId) -> Result<ConsoleWindow> {
+    pub async fn console_open(&self, id: &ProfileId, vm_id: VmId) -> Result<ConsoleWindow> {
         let session = self.session(id)?;
         let vm = session.client.vm_info(vm_id).await?;
         let target = vm
@@ -31,7 +32,7 @@ impl Deck {
         if let Some((label, slot)) = consoles
             .by_label
             .iter_mut()
-            .find(|(_, s)| s.profile_id == id && s.vm_id == vm_id)
+            .find(|(_, s)| &s.profile_id == id && s.vm_id == vm_id)
         {
             slot.target = target;
             slot.vm_name = vm.name.clone();

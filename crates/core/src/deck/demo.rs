@@ -22,7 +22,7 @@ impl Deck {
         profile.vm_filter = VmFilter::MineAndGroups;
         *self.inner.sim.lock().await = Some(sim);
         *write(&self.inner.demo) = Some(profile);
-        self.sign_in(DEMO_PROFILE_ID, None, true).await?;
+        self.sign_in(&super::demo_profile_id(), None, true).await?;
         Ok(())
     }
 }

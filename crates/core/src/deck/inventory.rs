@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use onedeck_opennebula::{PoolFilter, PoolRange, StateFilter};
 use onedeck_store::VmRow;
-use onedeck_vault::VmFilter;
+use onedeck_vault::{ProfileId, VmFilter};
 
 use super::{DEMO_PROFILE_ID, Deck};
 use crate::error::{Error, Result};
@@ -17,8 +17,8 @@ impl Deck {
     ///
     /// # Errors
     /// `storage`.
-    pub async fn inventory_cached(&self, id: &str) -> Result<Option<Inventory>> {
-        let key = id.to_owned();
+    pub async fn inventory_cached(&self, id: &ProfileId) -> Result<Option<Inventory>> {
+        let key = id.to_string();
         let snapshot = self.with_store(move |s| s.load_inventory(&key)).await?;
         Ok(snapshot.map(|snap| Inventory {
             profile_id: id.to_owned(),
@@ -39,7 +39,7 @@ impl Deck {
     ///
     /// # Errors
     /// `notSignedIn`; the endpoint's error when nothing is cached or it is not a network error.
-    pub async fn inventory_refresh(&self, id: &str) -> Result<Inventory> {
+    pub async fn inventory_refresh(&self, id: &ProfileId) -> Result<Inventory> {
         let session = self.session(id)?;
         let filter = match session.profile.vm_filter {
             VmFilter::Mine => PoolFilter::Mine,
@@ -76,7 +76,7 @@ impl Deck {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let key = id.to_owned();
+            let key = id.to_string();
             self.with_store(move |s| s.save_inventory(&key, fetched_at, &rows))
                 .await?;
         }

@@ -9,7 +9,7 @@ use onedeck_opennebula::{Client, ConsoleTarget, VmId};
 use onedeck_relay::{Relay, RelayConfig, SessionId};
 use onedeck_sim::SimHandle;
 use onedeck_store::{AuditId, Store};
-use onedeck_vault::{Profile, ProfileStore, SecretStore};
+use onedeck_vault::{Profile, ProfileId, ProfileStore, SecretStore};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -37,6 +37,11 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);
 
 /// The id of the built-in demo profile (never written to the profiles file).
 pub const DEMO_PROFILE_ID: &str = "demo";
+
+/// [`DEMO_PROFILE_ID`] as the id type every method takes.
+pub fn demo_profile_id() -> ProfileId {
+    ProfileId::parse(DEMO_PROFILE_ID).expect("\"demo\" is a valid profile id")
+}
 
 /// Where secrets go.
 #[derive(Debug, Clone)]
@@ -121,7 +126,7 @@ struct Session {
 
 /// A console window the app opened, with the target the API gave for its VM.
 struct ConsoleSlot {
-    profile_id: String,
+    profile_id: ProfileId,
     profile_name: String,
     user: String,
     vm_id: VmId,
@@ -139,7 +144,7 @@ struct Consoles {
 
 struct LiveSession {
     audit: Option<AuditId>,
-    profile_id: String,
+    profile_id: ProfileId,
     vm_id: VmId,
 }
 
@@ -150,7 +155,7 @@ struct Inner {
     secrets: Mutex<Option<Arc<SecretStore>>>,
     store: Mutex<Store>,
     relay: Option<Relay>,
-    sessions: RwLock<HashMap<String, Session>>,
+    sessions: RwLock<HashMap<ProfileId, Session>>,
     demo: RwLock<Option<Profile>>,
     sim: tokio::sync::Mutex<Option<SimHandle>>,
     consoles: Mutex<Consoles>,
@@ -306,24 +311,24 @@ impl Deck {
         write(&self.inner.sessions).clear();
     }
 
-    fn session(&self, id: &str) -> Result<Session> {
+    fn session(&self, id: &ProfileId) -> Result<Session> {
         read(&self.inner.sessions)
             .get(id)
             .cloned()
-            .ok_or_else(|| Error::NotSignedIn(id.to_owned()))
+            .ok_or_else(|| Error::NotSignedIn(id.to_string()))
     }
 
     fn install_session(&self, session: Session) {
-        write(&self.inner.sessions).insert(session.profile.id.to_string(), session);
+        write(&self.inner.sessions).insert(session.profile.id.clone(), session);
     }
 
     /// Drops a session and closes its consoles; `reason` (unasked sign-out) is told to the UI.
-    fn end_session(&self, id: &str, reason: Option<String>) {
+    fn end_session(&self, id: &ProfileId, reason: Option<String>) {
         write(&self.inner.sessions).remove(id);
         let labels: Vec<String> = lock(&self.inner.consoles)
             .by_label
             .iter()
-            .filter(|(_, s)| s.profile_id == id)
+            .filter(|(_, s)| &s.profile_id == id)
             .map(|(l, _)| l.clone())
             .collect();
         for label in labels {

@@ -6,6 +6,7 @@ use super::auth::renew;
 use super::{Deck, Session, read};
 use crate::error::Error;
 use crate::view::SecretStorage;
+use onedeck_vault::ProfileId;
 
 impl Deck {
     // ---- token renewal ----
@@ -13,7 +14,7 @@ impl Deck {
     /// Renews every login token that [`AuthMode::renewal_due`] says is due at `now`. A token
     /// the endpoint refuses ends its session (a [`DeckEvent::SignedOut`] says why); a network
     /// failure leaves it for the next round. Returns the profiles renewed.
-    pub async fn renew_due_tokens(&self, now: SystemTime) -> Vec<String> {
+    pub async fn renew_due_tokens(&self, now: SystemTime) -> Vec<ProfileId> {
         let due: Vec<Session> = read(&self.inner.sessions)
             .values()
             .filter(|s| {
@@ -25,7 +26,7 @@ impl Deck {
             .collect();
         let mut renewed = Vec::new();
         for session in due {
-            let id = session.profile.id.to_string();
+            let id = session.profile.id.clone();
             match renew(&session).await {
                 Ok(next) => {
                     let changed = session
@@ -61,7 +62,7 @@ impl Deck {
     }
 
     /// When the login token of a signed-in profile expires, as the app believes.
-    pub fn token_expiry(&self, id: &str) -> Option<SystemTime> {
+    pub fn token_expiry(&self, id: &ProfileId) -> Option<SystemTime> {
         read(&self.inner.sessions)
             .get(id)
             .and_then(|s| s.lease.as_ref().map(|l| l.expires_at))

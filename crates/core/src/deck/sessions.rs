@@ -42,11 +42,11 @@ impl Deck {
         let sessions = read(&self.inner.sessions);
         let mut out = Vec::with_capacity(list.len() + 1);
         if let Some(demo) = read(&self.inner.demo).as_ref() {
-            let storage = sessions.get(DEMO_PROFILE_ID).map(|s| s.storage);
+            let storage = sessions.get(&super::demo_profile_id()).map(|s| s.storage);
             out.push(ProfileSummary::of(demo, true, storage));
         }
         for p in &list {
-            let storage = sessions.get(p.id.as_str()).map(|s| s.storage);
+            let storage = sessions.get(&p.id).map(|s| s.storage);
             out.push(ProfileSummary::of(p, false, storage));
         }
         Ok(out)
@@ -165,18 +165,18 @@ impl Deck {
     ///
     /// # Errors
     /// `notFound`; `invalidInput` for the demo cloud.
-    pub async fn remove_profile(&self, id: &str) -> Result<SecretRemoved> {
+    pub async fn remove_profile(&self, id: &ProfileId) -> Result<SecretRemoved> {
         if id == DEMO_PROFILE_ID && read(&self.inner.demo).is_some() {
             return Err(Error::DemoReadOnly);
         }
-        let pid = ProfileId::parse(id)?;
+        let pid = id.clone();
         let profiles = self.inner.profiles.clone();
         tokio::task::spawn_blocking(move || profiles.remove(&pid)).await??;
         self.end_session(id, None);
         // The profile is gone either way; a keyring or cache left behind is reported, not fatal.
         let secret = match self.secret_store().await {
             Ok(secrets) => {
-                let pid = ProfileId::parse(id)?;
+                let pid = id.clone();
                 match tokio::task::spawn_blocking(move || secrets.delete(&pid)).await? {
                     Ok(true) => SecretRemoved::Deleted,
                     Ok(false) => SecretRemoved::NoneStored,
@@ -191,7 +191,7 @@ impl Deck {
                 SecretRemoved::MayRemain
             }
         };
-        let key = id.to_owned();
+        let key = id.to_string();
         if let Err(e) = self.with_store(move |s| s.delete_inventory(&key)).await {
             tracing::warn!(error = %e, "could not delete the removed profile's cached inventory");
         }
@@ -205,7 +205,7 @@ impl Deck {
     /// `secretMissing` when nothing is stored; `authentication`; `network`, `tls`...
     pub async fn sign_in(
         &self,
-        id: &str,
+        id: &ProfileId,
         password: Option<String>,
         session_only: bool,
     ) -> Result<ProfileSummary> {
@@ -226,7 +226,7 @@ impl Deck {
                 Some(SecretStorage::Session),
             ));
         }
-        let pid = ProfileId::parse(id)?;
+        let pid = id.clone();
         let profile = {
             let profiles = self.inner.profiles.clone();
             let pid = pid.clone();
@@ -264,7 +264,7 @@ impl Deck {
     ///
     /// # Errors
     /// `notFound` for an unknown profile.
-    pub async fn sign_out(&self, id: &str) -> Result<ProfileSummary> {
+    pub async fn sign_out(&self, id: &ProfileId) -> Result<ProfileSummary> {
         self.end_session(id, None);
         let demo = read(&self.inner.demo).clone();
         if id == DEMO_PROFILE_ID
@@ -272,7 +272,7 @@ impl Deck {
         {
             return Ok(ProfileSummary::of(&demo, true, None));
         }
-        let pid = ProfileId::parse(id)?;
+        let pid = id.clone();
         let profiles = self.inner.profiles.clone();
         let profile = tokio::task::spawn_blocking(move || profiles.get(&pid)).await??;
         Ok(ProfileSummary::of(&profile, false, None))

@@ -1,6 +1,7 @@
 //! Templates and creating VMs from them.
 
 use onedeck_opennebula::{Instantiate, PoolFilter, PoolRange, TemplateId, answers_to_template};
+use onedeck_vault::ProfileId;
 
 use super::Deck;
 use super::vms::check_name;
@@ -13,7 +14,7 @@ impl Deck {
     ///
     /// # Errors
     /// `notSignedIn`; oned's errors.
-    pub async fn template_list(&self, id: &str) -> Result<Vec<TemplateSummary>> {
+    pub async fn template_list(&self, id: &ProfileId) -> Result<Vec<TemplateSummary>> {
         let session = self.session(id)?;
         let pool = session
             .client
@@ -29,7 +30,11 @@ impl Deck {
     ///
     /// # Errors
     /// `notFound`, `authorization`...
-    pub async fn template_show(&self, id: &str, template: TemplateId) -> Result<TemplateSummary> {
+    pub async fn template_show(
+        &self,
+        id: &ProfileId,
+        template: TemplateId,
+    ) -> Result<TemplateSummary> {
         let session = self.session(id)?;
         let t = session.client.template_info(template).await?;
         Ok(TemplateSummary::of(&t))
@@ -42,7 +47,7 @@ impl Deck {
     /// `invalidInput` naming the field (count, name, or the USER_INPUTS name with its problem);
     /// oned's errors; when some VMs were made before a refusal, [`Error::PartlyCreated`] with
     /// their ids.
-    pub async fn vm_create(&self, id: &str, request: CreateRequest) -> Result<Created> {
+    pub async fn vm_create(&self, id: &ProfileId, request: CreateRequest) -> Result<Created> {
         if request.count == 0 || request.count > MAX_CREATE_COUNT {
             return Err(Error::InvalidInput {
                 field: "count",

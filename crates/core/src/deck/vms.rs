@@ -2,6 +2,7 @@
 //! and on several at once. Each accepted operation starts a watch ([`super::watch`]).
 
 use onedeck_opennebula::{Capacity, Client, Reinstall, SnapshotId, VmAction, VmId};
+use onedeck_vault::ProfileId;
 
 use super::Deck;
 use crate::error::{Error, ErrorView, Result};
@@ -21,7 +22,7 @@ impl Deck {
     ///
     /// # Errors
     /// `notSignedIn`; `notFound`, `authorization`, `network`...
-    pub async fn vm_details(&self, id: &str, vm: VmId) -> Result<VmDetails> {
+    pub async fn vm_details(&self, id: &ProfileId, vm: VmId) -> Result<VmDetails> {
         let session = self.session(id)?;
         let doc = session.client.vm_info(vm).await?;
         Ok(VmDetails::of(
@@ -35,7 +36,12 @@ impl Deck {
     ///
     /// # Errors
     /// `wrongState` with oned's message when the state does not allow it; `authorization`...
-    pub async fn vm_action(&self, id: &str, vm: VmId, action: VmAction) -> Result<ActionAccepted> {
+    pub async fn vm_action(
+        &self,
+        id: &ProfileId,
+        vm: VmId,
+        action: VmAction,
+    ) -> Result<ActionAccepted> {
         self.accepted(id, vm, async |c| c.vm_action(action, vm).await)
             .await
     }
@@ -43,7 +49,7 @@ impl Deck {
     /// Runs `call` with the profile's client and, once oned accepted it, watches `vm` settle.
     async fn accepted<T>(
         &self,
-        id: &str,
+        id: &ProfileId,
         vm: VmId,
         call: impl AsyncFnOnce(&Client) -> onedeck_opennebula::Result<T>,
     ) -> Result<ActionAccepted> {
@@ -57,7 +63,7 @@ impl Deck {
     ///
     /// # Errors
     /// As [`Deck::vm_action`].
-    pub async fn vm_delete(&self, id: &str, vm: VmId, hard: bool) -> Result<ActionAccepted> {
+    pub async fn vm_delete(&self, id: &ProfileId, vm: VmId, hard: bool) -> Result<ActionAccepted> {
         let action = if hard {
             VmAction::TerminateHard
         } else {
@@ -73,7 +79,7 @@ impl Deck {
     /// `notSignedIn` only; each VM's failure is in its [`BulkResult`].
     pub async fn vm_bulk_action(
         &self,
-        id: &str,
+        id: &ProfileId,
         vms: &[VmId],
         action: VmAction,
     ) -> Result<Vec<BulkResult>> {
@@ -108,7 +114,7 @@ impl Deck {
     ///
     /// # Errors
     /// `authorization` when neither way is allowed; `wrongState`...
-    pub async fn vm_reinstall(&self, id: &str, vm: VmId) -> Result<Reinstalled> {
+    pub async fn vm_reinstall(&self, id: &ProfileId, vm: VmId) -> Result<Reinstalled> {
         let session = self.session(id)?;
         let done = session.client.vm_reinstall(vm).await?;
         Ok(match done {
@@ -140,7 +146,7 @@ impl Deck {
     /// given; `wrongState` with oned's message.
     pub async fn vm_resize(
         &self,
-        id: &str,
+        id: &ProfileId,
         vm: VmId,
         capacity: CapacityInput,
         enforce: bool,
@@ -170,7 +176,7 @@ impl Deck {
     ///
     /// # Errors
     /// `invalidInput` for an empty, over-long or multi-line name; oned's errors.
-    pub async fn vm_rename(&self, id: &str, vm: VmId, name: &str) -> Result<ActionAccepted> {
+    pub async fn vm_rename(&self, id: &ProfileId, vm: VmId, name: &str) -> Result<ActionAccepted> {
         let name = check_name(name)?;
         self.accepted(id, vm, async |c| c.vm_rename(vm, &name).await)
             .await
@@ -182,7 +188,7 @@ impl Deck {
     /// `wrongState` with oned's message; `invalidInput` for a multi-line name.
     pub async fn vm_snapshot_create(
         &self,
-        id: &str,
+        id: &ProfileId,
         vm: VmId,
         name: &str,
     ) -> Result<SnapshotCreated> {
@@ -205,7 +211,7 @@ impl Deck {
     /// `wrongState`, `notFound`...
     pub async fn vm_snapshot_revert(
         &self,
-        id: &str,
+        id: &ProfileId,
         vm: VmId,
         snapshot: SnapshotId,
     ) -> Result<ActionAccepted> {
@@ -219,7 +225,7 @@ impl Deck {
     /// `wrongState`, `notFound`...
     pub async fn vm_snapshot_delete(
         &self,
-        id: &str,
+        id: &ProfileId,
         vm: VmId,
         snapshot: SnapshotId,
     ) -> Result<ActionAccepted> {
@@ -233,7 +239,7 @@ impl Deck {
     /// `invalidInput` for a zero range; oned's errors.
     pub async fn vm_monitoring(
         &self,
-        id: &str,
+        id: &ProfileId,
         vm: VmId,
         range_secs: u32,
     ) -> Result<MonitoringSeries> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use onedeck_opennebula::{LcmState, Vm, VmId, VmState};
+use onedeck_vault::ProfileId;
 
 use super::Deck;
 use crate::view::{DeckEvent, VmSummary};
@@ -37,7 +38,7 @@ pub fn is_settled(vm: &Vm) -> bool {
 
 impl Deck {
     /// Starts watching `vm` of profile `id` (a background task, ended at shutdown).
-    pub(super) fn watch_vm(&self, id: &str, vm: VmId) {
+    pub(super) fn watch_vm(&self, id: &ProfileId, vm: VmId) {
         let deck = self.clone();
         let profile_id = id.to_owned();
         let cancel = self.inner.cancel.clone();
@@ -49,7 +50,7 @@ impl Deck {
         });
     }
 
-    async fn watch(&self, profile_id: String, vm_id: VmId) {
+    async fn watch(&self, profile_id: ProfileId, vm_id: VmId) {
         let started = tokio::time::Instant::now();
         let mut delay = WATCH_FIRST_DELAY;
         let mut last: Option<VmSummary> = None;

@@ -5,7 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use onedeck_opennebula::{LcmState, Vm, VmId, VmState};
-use onedeck_vault::{AuthMode, Profile, VmFilter};
+use onedeck_vault::{AuthMode, Profile, ProfileId, VmFilter};
 use serde::{Deserialize, Serialize};
 
 pub mod templates;
@@ -76,7 +76,7 @@ pub enum SecretStorage {
 #[serde(rename_all = "camelCase")]
 pub struct ProfileSummary {
     /// Profile id.
-    pub id: String,
+    pub id: ProfileId,
     /// Display name.
     pub name: String,
     /// XML-RPC URL.
@@ -98,7 +98,7 @@ pub struct ProfileSummary {
 impl ProfileSummary {
     pub(crate) fn of(profile: &Profile, demo: bool, session: Option<SecretStorage>) -> Self {
         Self {
-            id: profile.id.to_string(),
+            id: profile.id.clone(),
             name: profile.name.clone(),
             url: profile.url.clone(),
             user: profile.user.clone(),
@@ -245,7 +245,7 @@ impl VmSummary {
 #[serde(rename_all = "camelCase")]
 pub struct Inventory {
     /// The profile.
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     /// When the rows were fetched from the endpoint, milliseconds since the Unix epoch.
     pub fetched_at: u64,
     /// True when these rows are the cached snapshot, not a fresh answer.
@@ -309,7 +309,7 @@ pub enum DeckEvent {
         /// The console window's label.
         label: String,
         /// The profile.
-        profile_id: String,
+        profile_id: ProfileId,
         /// The VM.
         vm_id: VmId,
         /// How it ended, in words.
@@ -319,7 +319,7 @@ pub enum DeckEvent {
     /// (DONE or deleted). `settled` is true on the last event of the watch.
     VmChanged {
         /// The profile.
-        profile_id: String,
+        profile_id: ProfileId,
         /// The VM.
         vm_id: VmId,
         /// Its inventory row now.
@@ -330,7 +330,7 @@ pub enum DeckEvent {
     /// A profile's session ended without the user asking (its token could not be renewed).
     SignedOut {
         /// The profile.
-        profile_id: String,
+        profile_id: ProfileId,
         /// Why, for the user.
         reason: String,
     },
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn events_cross_ipc_in_camel_case_as_docs_ipc_md_says() {
         let event = DeckEvent::VmChanged {
-            profile_id: "lab".into(),
+            profile_id: ProfileId::parse("lab").expect("a valid id"),
             vm_id: VmId(7),
             vm: None,
             settled: true,
@@ -364,7 +364,7 @@ mod tests {
         );
         let ended = DeckEvent::ConsoleEnded {
             label: "console-1".into(),
-            profile_id: "lab".into(),
+            profile_id: ProfileId::parse("lab").expect("a valid id"),
             vm_id: VmId(7),
             reason: "closed".into(),
         };

@@ -4,6 +4,7 @@ use onedeck_opennebula::{
     AllowedActions, AttrValue, Attributes, MonitoringData, SnapshotId, Vm, VmAction, VmId, VmState,
     history_action_name,
 };
+use onedeck_vault::ProfileId;
 use serde::{Deserialize, Serialize};
 
 use super::StateClass;
@@ -224,7 +225,7 @@ pub struct SnapshotView {
 #[serde(rename_all = "camelCase")]
 pub struct VmDetails {
     /// The profile.
-    pub profile_id: String,
+    pub profile_id: ProfileId,
     /// VM id.
     pub id: VmId,
     /// VM name.
@@ -281,11 +282,11 @@ pub struct VmDetails {
 
 impl VmDetails {
     /// The panel's view of a VM as `one.vm.info` returned it.
-    pub fn of(profile_id: &str, vm: &Vm, fetched_at: u64) -> Self {
+    pub fn of(profile_id: &ProfileId, vm: &Vm, fetched_at: u64) -> Self {
         let allowed = vm.allowed_actions();
         let t = &vm.template;
         Self {
-            profile_id: profile_id.to_owned(),
+            profile_id: profile_id.clone(),
             id: vm.id,
             name: vm.name.clone(),
             owner: vm.uname.clone(),

@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use onedeck_core::{DEMO_PROFILE_ID, Deck, DeckEvent, DemoPolicy, ErrorKind, VmId};
+use onedeck_core::{
+    DEMO_PROFILE_ID, Deck, DeckEvent, DemoPolicy, ErrorKind, VmId, demo_profile_id,
+};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -45,7 +47,7 @@ async fn ended(
 async fn demo() -> Result<(Env, Deck, VmId, VmId), Box<dyn std::error::Error>> {
     let env = Env::new()?;
     let deck = Deck::start(env.config(DemoPolicy::WhenNoProfile)).await?;
-    let inv = deck.inventory_refresh(DEMO_PROFILE_ID).await?;
+    let inv = deck.inventory_refresh(&demo_profile_id()).await?;
     let running = inv
         .vms
         .iter()
@@ -65,10 +67,10 @@ async fn demo() -> Result<(Env, Deck, VmId, VmId), Box<dyn std::error::Error>> {
 async fn a_console_session_goes_through_the_relay_and_is_audited() -> TestResult {
     let (_env, deck, vm, _) = demo().await?;
     let mut events = deck.subscribe();
-    let window = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+    let window = deck.console_open(&demo_profile_id(), vm).await?;
     assert!(!window.existing);
     assert!(window.title.ends_with(" — OneDeck"), "{}", window.title);
-    let again = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+    let again = deck.console_open(&demo_profile_id(), vm).await?;
     assert!(
         again.existing && again.label == window.label,
         "one window per VM"
@@ -134,7 +136,7 @@ async fn a_console_session_goes_through_the_relay_and_is_audited() -> TestResult
 async fn a_vm_that_is_not_running_gets_a_reason_not_a_window() -> TestResult {
     let (_env, deck, _, stopped) = demo().await?;
     let err = deck
-        .console_open(DEMO_PROFILE_ID, stopped)
+        .console_open(&demo_profile_id(), stopped)
         .await
         .err()
         .ok_or("window for a stopped VM")?;
@@ -142,7 +144,7 @@ async fn a_vm_that_is_not_running_gets_a_reason_not_a_window() -> TestResult {
     assert!(err.to_string().contains(&format!("VM {stopped}")), "{err}");
     assert!(deck.console_labels().is_empty());
     let err = deck
-        .console_open(DEMO_PROFILE_ID, VmId(999_999))
+        .console_open(&demo_profile_id(), VmId(999_999))
         .await
         .err()
         .ok_or("window for no VM")?;
@@ -154,7 +156,7 @@ async fn a_vm_that_is_not_running_gets_a_reason_not_a_window() -> TestResult {
 #[tokio::test]
 async fn quitting_closes_open_sessions_in_the_audit_log() -> TestResult {
     let (env, deck, vm, _) = demo().await?;
-    let window = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+    let window = deck.console_open(&demo_profile_id(), vm).await?;
     let grant = deck.console_connect(&window.label).await?;
     let mut ws = connect(&grant.ws_url).await?;
     banner(&mut ws).await?;
@@ -183,9 +185,9 @@ fn a_crash_leaves_no_session_open_after_the_next_start() -> crate::support::Test
     let crashed = tokio::runtime::Runtime::new()?;
     let vm = crashed.block_on(async {
         let deck = Deck::start(env.config(DemoPolicy::WhenNoProfile)).await?;
-        let inv = deck.inventory_refresh(DEMO_PROFILE_ID).await?;
+        let inv = deck.inventory_refresh(&demo_profile_id()).await?;
         let vm = inv.vms.iter().find(|v| v.console).ok_or("no console")?.id;
-        let window = deck.console_open(DEMO_PROFILE_ID, vm).await?;
+        let window = deck.console_open(&demo_profile_id(), vm).await?;
         let grant = deck.console_connect(&window.label).await?;
         let mut ws = connect(&grant.ws_url).await?;
         banner(&mut ws).await?;

@@ -1,4 +1,4 @@
-use onedeck_core::{DEMO_PROFILE_ID, DemoPolicy, ErrorKind, StateClass};
+use onedeck_core::{DEMO_PROFILE_ID, DemoPolicy, ErrorKind, StateClass, demo_profile_id};
 
 use crate::support::{Env, TestResult};
 
@@ -10,7 +10,7 @@ async fn with_no_profile_the_demo_cloud_is_signed_in_and_listed_first() -> TestR
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].id, DEMO_PROFILE_ID);
     assert!(list[0].demo && list[0].signed_in);
-    let inv = deck.inventory_refresh(DEMO_PROFILE_ID).await?;
+    let inv = deck.inventory_refresh(&demo_profile_id()).await?;
     assert!(
         inv.vms
             .iter()
@@ -22,18 +22,18 @@ async fn with_no_profile_the_demo_cloud_is_signed_in_and_listed_first() -> TestR
         "some demo VMs are not running"
     );
     // The demo is rebuilt at every start: it is never cached nor written as a profile.
-    assert!(deck.inventory_cached(DEMO_PROFILE_ID).await?.is_none());
+    assert!(deck.inventory_cached(&demo_profile_id()).await?.is_none());
     assert!(!env.dir.path().join("config/profiles.toml").exists());
     assert_eq!(
-        deck.remove_profile(DEMO_PROFILE_ID)
+        deck.remove_profile(&demo_profile_id())
             .await
             .err()
             .map(|e| e.kind()),
         Some(ErrorKind::InvalidInput)
     );
-    deck.sign_out(DEMO_PROFILE_ID).await?;
+    deck.sign_out(&demo_profile_id()).await?;
     assert!(!deck.profiles().await?[0].signed_in);
-    deck.sign_in(DEMO_PROFILE_ID, None, false).await?;
+    deck.sign_in(&demo_profile_id(), None, false).await?;
     assert!(deck.profiles().await?[0].signed_in);
     deck.shutdown().await;
     Ok(())

@@ -1,5 +1,4 @@
 use onedeck_core::{AuthModeName, ErrorKind, SecretStorage};
-use onedeck_vault::ProfileId;
 
 use crate::support::{Env, PASSWORD, Signed, TestResult, input, kind, signed_in, sim};
 
@@ -34,7 +33,7 @@ async fn save_sign_out_and_sign_in_again_with_the_stored_password() -> TestResul
     assert!(saved.signed_in);
     assert_eq!(saved.secret_storage, SecretStorage::Keyring);
     assert!(!saved.demo);
-    let id = ProfileId::parse(&saved.id)?;
+    let id = saved.id.clone();
     assert_eq!(
         t.env.secrets.get(&id)?.map(|s| s.expose().to_owned()),
         Some(PASSWORD.to_owned())
@@ -66,12 +65,7 @@ async fn save_sign_out_and_sign_in_again_with_the_stored_password() -> TestResul
 async fn session_only_keeps_the_password_out_of_the_keyring() -> TestResult {
     let t = signed_in(AuthModeName::Password, true).await?;
     assert_eq!(t.profile.secret_storage, SecretStorage::Session);
-    assert!(
-        t.env
-            .secrets
-            .get(&ProfileId::parse(&t.profile.id)?)?
-            .is_none()
-    );
+    assert!(t.env.secrets.get(&t.profile.id.clone())?.is_none());
     t.deck.sign_out(&t.profile.id).await?;
     assert_eq!(
         kind(t.deck.sign_in(&t.profile.id, None, false).await),
@@ -138,7 +132,7 @@ async fn an_unreachable_endpoint_serves_the_cached_inventory_marked_stale() -> T
     // Removing the profile removes its secret and its cache.
     deck.remove_profile(&profile.id).await?;
     assert!(deck.inventory_cached(&profile.id).await?.is_none());
-    assert!(env.secrets.get(&ProfileId::parse(&profile.id)?)?.is_none());
+    assert!(env.secrets.get(&profile.id.clone())?.is_none());
     assert_eq!(
         kind(deck.remove_profile(&profile.id).await),
         Some(ErrorKind::NotFound)

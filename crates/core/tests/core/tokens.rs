@@ -2,7 +2,6 @@ use std::time::{Duration, SystemTime};
 
 use onedeck_core::{AuthModeName, DeckEvent, ErrorKind};
 use onedeck_opennebula::{Client, Credentials, Endpoint};
-use onedeck_vault::ProfileId;
 
 use crate::support::{Env, PASSWORD, TestResult, USER, input, sim};
 
@@ -33,7 +32,7 @@ async fn login_token_mode_keeps_only_the_token_and_renews_it_before_expiry() -> 
             false,
         )
         .await?;
-    let id = ProfileId::parse(&saved.id)?;
+    let id = saved.id.clone();
     let token = env
         .secrets
         .get(&id)?
@@ -147,12 +146,12 @@ async fn the_background_loop_renews_tokens_by_itself() -> TestResult {
         ..env.config(onedeck_core::DemoPolicy::Never)
     };
     let deck = onedeck_core::Deck::start(config).await?;
-    deck.sign_in(profile.id.as_str(), Some(PASSWORD.into()), false)
+    deck.sign_in(&profile.id, Some(PASSWORD.into()), false)
         .await?;
-    let first = deck.token_expiry(profile.id.as_str()).ok_or("no lease")?;
+    let first = deck.token_expiry(&profile.id).ok_or("no lease")?;
     let first_token = env.secrets.get(&profile.id)?.ok_or("nothing stored")?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while deck.token_expiry(profile.id.as_str()) == Some(first) {
+    while deck.token_expiry(&profile.id) == Some(first) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the loop never renewed the token"
@@ -167,13 +166,7 @@ async fn the_background_loop_renews_tokens_by_itself() -> TestResult {
     // Past the first token's lifetime the session still works.
     let until_first_expired = first.duration_since(SystemTime::now()).unwrap_or_default();
     tokio::time::sleep(until_first_expired + Duration::from_millis(1200)).await;
-    assert!(
-        !deck
-            .inventory_refresh(profile.id.as_str())
-            .await?
-            .vms
-            .is_empty()
-    );
+    assert!(!deck.inventory_refresh(&profile.id).await?.vms.is_empty());
     deck.shutdown().await;
     sim.shutdown().await?;
     Ok(())

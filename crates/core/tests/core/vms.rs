@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use onedeck_core::{
-    AuthModeName, CapacityInput, CreateRequest, Deck, DeckEvent, ErrorKind, ProfileInput,
-    SnapshotId, TemplateId, VmAction, VmFilterName, VmId, VmSummary, view::ReinstallWay,
+    AuthModeName, CapacityInput, CreateRequest, Deck, DeckEvent, ErrorKind, ProfileId,
+    ProfileInput, SnapshotId, TemplateId, VmAction, VmFilterName, VmId, VmSummary,
+    view::ReinstallWay,
 };
 use onedeck_sim::{SimConfig, SimHandle, Simulator};
 use tokio::sync::broadcast;
@@ -22,7 +23,7 @@ struct Alice {
     sim: SimHandle,
     _env: Env,
     deck: Deck,
-    id: String,
+    id: ProfileId,
     events: broadcast::Receiver<DeckEvent>,
     /// Settled events that arrived while another VM was awaited.
     early: std::collections::HashMap<VmId, Option<VmSummary>>,
