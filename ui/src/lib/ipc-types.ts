@@ -1,0 +1,363 @@
+// The DTOs of the IPC contract (docs/IPC.md): typed mirrors of the Rust views in
+// crates/core/src/view. Only types and constant lists: ipc.ts re-exports them.
+import type { IpcError } from "./ipc";
+
+/** What the status bar shows about the app (src-tauri/commands/app.rs `AppInfo`). */
+export interface AppInfo {
+  version: string;
+  platform: string;
+}
+
+/** How a profile proves who it is to OpenNebula. */
+export type AuthModeName = "password" | "loginToken";
+
+/** Which VMs a profile lists (one.vmpool.info's filter flag). */
+export type VmFilterName = "mine" | "mineAndGroups" | "all";
+
+/** Where a profile's secret is kept now. */
+export type SecretStorage = "keyring" | "session" | "none";
+
+/** A saved endpoint as the sidebar shows it. */
+export interface ProfileSummary {
+  id: string;
+  name: string;
+  url: string;
+  user: string;
+  authMode: AuthModeName;
+  vmFilter: VmFilterName;
+  /** The built-in demo cloud (simulator). */
+  demo: boolean;
+  signedIn: boolean;
+  secretStorage: SecretStorage;
+}
+
+/** What the endpoint dialog sends to create or edit a profile. */
+export interface ProfileInput {
+  /** null creates a new profile. */
+  id: string | null;
+  name: string;
+  url: string;
+  user: string;
+  authMode: AuthModeName;
+  vmFilter: VmFilterName;
+  pinnedSha256: string | null;
+  caFile: string | null;
+}
+
+/** The badge colour family of a VM state. */
+export type StateClass = "running" | "pending" | "stopped" | "failed" | "transitional" | "done";
+
+/** One row of the VM table. */
+export interface VmSummary {
+  id: number;
+  name: string;
+  owner: string;
+  group: string;
+  /** The client's state label, e.g. "RUNNING". */
+  state: string;
+  stateClass: StateClass;
+  host: string | null;
+  ips: string[];
+  vcpu: number | null;
+  memoryMib: number | null;
+  /** Has a VNC console that can be opened now. */
+  console: boolean;
+}
+
+/** A profile's VM list, live or cached. */
+export interface Inventory {
+  profileId: string;
+  /** ms since the Unix epoch of the fetch from the endpoint. */
+  fetchedAt: number;
+  /** true = the endpoint could not be reached and this is the cached snapshot. */
+  stale: boolean;
+  staleReason: string | null;
+  /** Ascending id. */
+  vms: VmSummary[];
+}
+
+/** What a console window needs to reach its VM through the relay. Never log it. */
+export interface ConsoleGrant {
+  /** ws://127.0.0.1:PORT/?token=… — single use, short-lived. */
+  wsUrl: string;
+  /** VNC password, if the VM has one. */
+  password: string | null;
+  vmId: number;
+  vmName: string;
+  profileName: string;
+}
+
+/** Payload of the `console-ended` event sent to the main window. */
+export interface ConsoleEnded {
+  vmId: number;
+  profileId: string;
+  reason: string;
+}
+
+/** Payload of the `signed-out` event: the shell dropped a profile's session (expired token…). */
+export interface SignedOut {
+  profileId: string;
+  reason: string;
+}
+
+
+/** oned's `one.vm.action` names. */
+export type VmActionName =
+  | "terminate"
+  | "terminate-hard"
+  | "undeploy"
+  | "undeploy-hard"
+  | "poweroff"
+  | "poweroff-hard"
+  | "reboot"
+  | "reboot-hard"
+  | "hold"
+  | "release"
+  | "stop"
+  | "suspend"
+  | "resume"
+  | "resched"
+  | "unresched";
+
+/** An operation the details panel and the context menu offer, in the contract's order. */
+export const vmOperations = [
+  "poweroff",
+  "poweroff-hard",
+  "resume",
+  "reboot",
+  "reboot-hard",
+  "suspend",
+  "stop",
+  "undeploy",
+  "undeploy-hard",
+  "hold",
+  "release",
+  "terminate",
+  "terminate-hard",
+  "reinstall",
+  "resize",
+  "rename",
+  "snapshot-create",
+  "snapshot-revert",
+  "snapshot-delete",
+] as const;
+
+/** One of `vmOperations`. */
+export type VmOperation = (typeof vmOperations)[number];
+
+/** Whether the VM's state allows an operation; the UI words "not available while {stateLabel}" when not. */
+export interface OperationState {
+  op: VmOperation;
+  allowed: boolean;
+  /** Confirm in a dialog naming the VM first. */
+  destructive: boolean;
+}
+
+/** A disk of `VmDetails`. */
+export interface VmDisk {
+  diskId: number | null;
+  image: string | null;
+  sizeMib: number | null;
+  target: string | null;
+  datastore: string | null;
+  persistent: boolean;
+  type: string | null;
+}
+
+/** A NIC of `VmDetails`. */
+export interface VmNic {
+  nicId: number | null;
+  network: string | null;
+  ip: string | null;
+  ip6: string | null;
+  mac: string | null;
+}
+
+/** The VM's GRAPHICS section, never its password. */
+export interface VmGraphics {
+  type: string;
+  port: number | null;
+  listen: string | null;
+  keymap: string | null;
+  hasPassword: boolean;
+}
+
+/** One HISTORY_RECORDS entry (epoch seconds); `action` closed it, null while open. */
+export interface HistoryRecord {
+  seq: number;
+  host: string;
+  start: number;
+  end: number | null;
+  action: string | null;
+}
+
+/** A system snapshot of a VM. */
+export interface VmSnapshot {
+  snapshotId: number;
+  name: string;
+  /** Epoch seconds. */
+  time: number | null;
+}
+
+/** Everything the details panel shows about one VM. */
+export interface VmDetails {
+  profileId: string;
+  id: number;
+  name: string;
+  owner: string;
+  group: string;
+  uid: number;
+  gid: number;
+  /** STATE name, e.g. "ACTIVE". */
+  state: string;
+  /** LCM_STATE name when ACTIVE, e.g. "RUNNING". */
+  lcmState: string | null;
+  /** Sunstone's label, e.g. "RUNNING". */
+  stateLabel: string;
+  stateClass: StateClass;
+  host: string | null;
+  ips: string[];
+  cpu: number | null;
+  vcpu: number | null;
+  memoryMib: number | null;
+  disks: VmDisk[];
+  nics: VmNic[];
+  graphics: VmGraphics | null;
+  history: HistoryRecord[];
+  snapshots: VmSnapshot[];
+  /** Epoch seconds. */
+  startTime: number;
+  /** Epoch seconds, null when never polled. */
+  lastPoll: number | null;
+  /** `KEY = "value"` lines, secrets removed. */
+  userTemplate: string;
+  locked: boolean;
+  /** Every VmOperation, in `vmOperations` order. */
+  operations: OperationState[];
+  /** ms since the epoch. */
+  fetchedAt: number;
+}
+
+/** An operation oned accepted; core now watches the VM and sends `vm-changed`. */
+export interface ActionAccepted {
+  vmId: number;
+}
+
+/** The actions the bulk bar offers (any `VmActionName` is accepted by the shell). */
+export type BulkActionName = VmActionName;
+
+/** One VM's outcome of a bulk action, its error already an `IpcError`. */
+export interface BulkResult {
+  vmId: number;
+  ok: boolean;
+  error: IpcError | null;
+}
+
+/** How a reinstall happened: in place (same id) or as a new VM replacing the old one. */
+export interface Reinstalled {
+  way: "recreated" | "replaced";
+  /** The VM that now exists (the new one when replaced). */
+  vmId: number;
+  /** The VM the user asked to reinstall. */
+  oldVmId: number;
+}
+
+/** New capacity for `vmResize`; null leaves a value as it is. */
+export interface Capacity {
+  cpu: number | null;
+  vcpu: number | null;
+  memoryMib: number | null;
+}
+
+/** The snapshot `vmSnapshotCreate` took. */
+export interface SnapshotCreated {
+  vmId: number;
+  snapshotId: number;
+}
+
+/** One monitoring sample; rates are bytes/s since the previous point. */
+export interface MonitoringPoint {
+  /** Epoch seconds. */
+  t: number;
+  /** Percent, 100 = one core. */
+  cpu: number | null;
+  memoryMib: number | null;
+  netRxBps: number | null;
+  netTxBps: number | null;
+  diskReadBps: number | null;
+  diskWriteBps: number | null;
+}
+
+/** A VM's monitoring over a time range, oldest first; empty = no monitoring yet. */
+export interface MonitoringSeries {
+  vmId: number;
+  points: MonitoringPoint[];
+}
+
+/** The kinds of a template's USER_INPUTS. */
+export type UserInputType =
+  | "text"
+  | "text64"
+  | "password"
+  | "number"
+  | "number-float"
+  | "range"
+  | "range-float"
+  | "list"
+  | "list-multiple"
+  | "boolean"
+  | "fixed";
+
+/** One of a template's USER_INPUTS. */
+export interface UserInput {
+  name: string;
+  type: UserInputType;
+  mandatory: boolean;
+  description: string;
+  /** range, range-float. */
+  min: number | null;
+  max: number | null;
+  /** list, list-multiple. */
+  options: string[];
+  default: string | null;
+}
+
+/** A VM template the create dialog offers. */
+export interface TemplateSummary {
+  id: number;
+  name: string;
+  owner: string;
+  group: string;
+  cpu: number | null;
+  vcpu: number | null;
+  memoryMib: number | null;
+  description: string | null;
+  /** In the template's USER_INPUTS order. */
+  userInputs: UserInput[];
+}
+
+/** What `vmCreate` instantiates. */
+export interface CreateRequest {
+  templateId: number;
+  /** "" lets OpenNebula choose; with count > 1, %i or -<index>. */
+  name: string;
+  /** 1..=100. */
+  count: number;
+  hold: boolean;
+  /** USER_INPUTS values (booleans "YES"/"NO", list-multiple comma-joined); optional empty ones left out. */
+  inputs: Record<string, string>;
+}
+
+/** The VMs `vmCreate` allocated. */
+export interface Created {
+  ids: number[];
+}
+
+/** Payload of `vm-changed`: a watched VM moved on; `vm: null` means it is gone. */
+export interface VmChanged {
+  profileId: string;
+  vmId: number;
+  vm: VmSummary | null;
+  /** The VM reached a state that needs no more watching. */
+  settled: boolean;
+}
