@@ -10,6 +10,11 @@ use std::fmt::Write as _;
 use crate::error::{Error, Result};
 use crate::xml::{Cursor, El, Fail, parse_num};
 
+/// How deeply `<array>`s and `<struct>`s may nest in a reply. oned's replies nest two levels (the
+/// failure array, a fault's struct); the limit keeps a hostile reply from exhausting the stack,
+/// since values are read recursively.
+pub const MAX_VALUE_DEPTH: usize = 32;
+
 /// A request parameter, in the three types oned's methods take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Param<'a> {
@@ -132,7 +137,7 @@ fn parse_inner(body: &str) -> Result<MethodResponse, Fail> {
                         .next_child(&param)?
                         .ok_or_else(|| Fail::new(param.offset, "<param> without <value>"))?;
                     expect_name(&value, "value")?;
-                    values.push(parse_value(&mut c, &value)?);
+                    values.push(parse_value(&mut c, &value, 0)?);
                     if let Some(extra) = c.next_child(&param)? {
                         return Err(Fail::new(extra.offset, "more than one <value> in <param>"));
                     }
@@ -145,7 +150,7 @@ fn parse_inner(body: &str) -> Result<MethodResponse, Fail> {
                     .ok_or_else(|| Fail::new(el.offset, "<fault> without <value>"))?;
                 expect_name(&value, "value")?;
                 let offset = value.offset;
-                let v = parse_value(&mut c, &value)?;
+                let v = parse_value(&mut c, &value, 0)?;
                 if c.next_child(&el)?.is_some() {
                     return Err(Fail::new(offset, "more than one <value> in <fault>"));
                 }
@@ -201,7 +206,13 @@ fn expect_name(el: &El<'_>, name: &str) -> Result<(), Fail> {
     }
 }
 
-fn parse_value(c: &mut Cursor<'_>, value: &El<'_>) -> Result<Value, Fail> {
+fn parse_value(c: &mut Cursor<'_>, value: &El<'_>, depth: usize) -> Result<Value, Fail> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(Fail::new(
+            value.offset,
+            format!("values nested too deep (more than {MAX_VALUE_DEPTH} levels)"),
+        ));
+    }
     if value.empty {
         return Ok(Value::Str(String::new()));
     }
@@ -233,7 +244,7 @@ fn parse_value(c: &mut Cursor<'_>, value: &El<'_>) -> Result<Value, Fail> {
                 expect_name(&data, "data")?;
                 while let Some(v) = c.next_child(&data)? {
                     expect_name(&v, "value")?;
-                    items.push(parse_value(c, &v)?);
+                    items.push(parse_value(c, &v, depth + 1)?);
                 }
                 if let Some(extra) = c.next_child(&typed)? {
                     return Err(Fail::new(extra.offset, "more than one <data> in <array>"));
@@ -250,7 +261,7 @@ fn parse_value(c: &mut Cursor<'_>, value: &El<'_>) -> Result<Value, Fail> {
                 while let Some(part) = c.next_child(&m)? {
                     match part.name() {
                         "name" => name = Some(c.text(&part)?.into_owned()),
-                        "value" => val = Some(parse_value(c, &part)?),
+                        "value" => val = Some(parse_value(c, &part, depth + 1)?),
                         other => {
                             return Err(Fail::new(
                                 part.offset,

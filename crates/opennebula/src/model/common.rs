@@ -106,7 +106,7 @@ impl Attributes {
         let mut attrs = Self::default();
         while let Some(child) = c.next_child(el)? {
             let name = child.name().to_owned();
-            let value = attr_value(c, &child)?;
+            let value = attr_value(c, &child, 1)?;
             if !name.contains("PASSW") {
                 attrs.add(name, value);
             }
@@ -115,7 +115,17 @@ impl Attributes {
     }
 }
 
-fn attr_value(c: &mut Cursor<'_>, el: &El<'_>) -> Result<AttrValue, Fail> {
+/// How deeply template attributes may nest. oned's templates have vector attributes one level
+/// deep (`DISK = [ ... ]`); the limit keeps a hostile document from exhausting the stack.
+pub const MAX_ATTRIBUTE_DEPTH: usize = 16;
+
+fn attr_value(c: &mut Cursor<'_>, el: &El<'_>, depth: usize) -> Result<AttrValue, Fail> {
+    if depth > MAX_ATTRIBUTE_DEPTH {
+        return Err(Fail::new(
+            el.offset,
+            format!("template attributes nested too deep (more than {MAX_ATTRIBUTE_DEPTH} levels)"),
+        ));
+    }
     let mut text = String::new();
     match c.next_child_or_text(el, &mut text)? {
         None => Ok(AttrValue::Text(text)),
@@ -124,7 +134,7 @@ fn attr_value(c: &mut Cursor<'_>, el: &El<'_>) -> Result<AttrValue, Fail> {
             let mut next = Some(first);
             while let Some(child) = next {
                 let name = child.name().to_owned();
-                let value = attr_value(c, &child)?;
+                let value = attr_value(c, &child, depth + 1)?;
                 if !name.contains("PASSW") {
                     attrs.add(name, value);
                 }

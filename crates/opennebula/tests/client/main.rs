@@ -2,6 +2,7 @@
 
 mod calls;
 mod errors;
+mod hostile;
 mod samples;
 mod server;
 mod sim;
