@@ -85,13 +85,5 @@ package: deps
 	$(MAKE) --no-print-directory check-package
 
 # Unpacks the newest .deb and checks binary, desktop entry and icons (tests/package).
-check-# Benchmarks of the real window (release build): VM operation feedback and the create dialog.
-# Figures go to stdout as a Markdown table for docs/PERFORMANCE.md; never part of `make test`.
-bench-ui: deps-test ui
-	$(CARGO) build --release -p onedeck
-	$(CARGO) build -p onedeck-cli
-	ONEDECK_CLI=$(abspath $(TARGET_DIR))/debug/onedeck-cli $(IN_SESSION) .venv/bin/python scripts/bench-ui.py \
-		--app $(abspath $(TARGET_DIR))/release/onedeck --runs 10
-
-package: deps-test
+check-package: deps-test
 	$(PYTEST) -q tests/package
