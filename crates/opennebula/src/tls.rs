@@ -82,6 +82,31 @@ impl<'de> Deserialize<'de> for Fingerprint {
     }
 }
 
+/// The presented certificate is not the pinned one. `Debug` writes the sentence too: rustls shows
+/// a custom certificate error with `{:?}`, and this is what the user reads.
+struct PinMismatch {
+    pinned: Fingerprint,
+    presented: Fingerprint,
+}
+
+impl std::fmt::Display for PinMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server presented a certificate with SHA-256 {} but this endpoint is pinned to {}",
+            self.presented, self.pinned
+        )
+    }
+}
+
+impl std::fmt::Debug for PinMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for PinMismatch {}
+
 /// The last certificate fingerprint a client's verifier saw, shared with the client.
 pub(crate) type SeenSlot = Arc<Mutex<Option<Fingerprint>>>;
 
@@ -106,10 +131,19 @@ impl ServerCertVerifier for Verifier {
         if let Ok(mut slot) = self.seen.lock() {
             *slot = Some(fp);
         }
-        // The pin is an extra trust anchor for exactly this certificate; signatures of the
-        // handshake are still checked below with the certificate's key.
-        if self.pin == Some(fp) {
-            return Ok(ServerCertVerified::assertion());
+        // A pin replaces the CA check: this certificate and no other, even one a CA vouches for
+        // (an impostor with a CA-valid certificate must not get the stored secret). The
+        // handshake's signatures are still checked below with the certificate's key.
+        if let Some(pin) = self.pin {
+            if pin == fp {
+                return Ok(ServerCertVerified::assertion());
+            }
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(PinMismatch {
+                    pinned: pin,
+                    presented: fp,
+                }))),
+            ));
         }
         self.inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)

@@ -172,7 +172,13 @@ test("a tls error shows the fingerprint and can pin it", async () => {
   const { browser, page, problems } = await openApp(server.url, {
     app_info: appInfo,
     profiles_list: [],
-    profile_save: { reject: { kind: "tls", message: `The certificate is not trusted. SHA-256 ${fp}` } },
+    profile_save: {
+      reject: {
+        kind: "tls",
+        message: `TLS handshake failed: the server presented a certificate with SHA-256 ${fp} but this endpoint is pinned to ${"00:".repeat(31)}00`,
+        params: { fingerprint: fp },
+      },
+    },
   });
   try {
     await fillDialog(page);
@@ -180,8 +186,9 @@ test("a tls error shows the fingerprint and can pin it", async () => {
     await page.getByTestId("endpoint-error").waitFor();
     assert.match(await page.getByTestId("endpoint-error").innerText(), new RegExp(fp));
     assert.equal(await page.getByTestId("endpoint-session-only").count(), 0);
+    assert.match(await page.getByTestId("endpoint-pin-compare").innerText(), /openssl x509 -noout -fingerprint -sha256/);
     await page.getByTestId("endpoint-pin-offer").click();
-    assert.equal(await page.getByTestId("endpoint-pin").inputValue(), fp);
+    assert.equal(await page.getByTestId("endpoint-pin").inputValue(), fp, "the presented certificate's, from params");
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

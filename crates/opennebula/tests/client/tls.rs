@@ -77,6 +77,47 @@ async fn pinned_self_signed_is_accepted_and_a_wrong_pin_is_not() -> TestResult {
     Ok(())
 }
 
+/// Security finding 3: the pin used to be an extra trust anchor, so any CA-valid certificate
+/// still passed. Pinned means this certificate only.
+#[tokio::test]
+async fn a_pin_refuses_even_a_ca_valid_certificate_with_another_fingerprint() -> TestResult {
+    let server = Server::start_tls(
+        &fixture("tls/server.pem"),
+        &fixture("tls/server.key"),
+        |_| Reply::xml(response("one.system.version")),
+    )
+    .await?;
+    let mut endpoint = Endpoint::new(server.url.clone());
+    endpoint.ca_bundle_pem = Some(String::from_utf8(fixture("tls/ca.pem"))?);
+    endpoint.pinned_sha256 = Some(fingerprint_of("tls/selfsigned.pem")?);
+    let r = Client::new(endpoint, Credentials::new("oneadmin", "x"))?
+        .system_version()
+        .await;
+    match r {
+        Err(Error::Tls {
+            reason,
+            fingerprint,
+        }) => {
+            assert!(reason.contains("pinned"), "{reason}");
+            assert_eq!(fingerprint, Some(fingerprint_of("tls/server.pem")?));
+        }
+        other => panic!("a CA-valid certificate must not pass a pin for another: {other:?}"),
+    }
+    assert!(
+        server.requests().is_empty(),
+        "nothing was sent to the impostor"
+    );
+
+    // The same pin set to the server's own certificate works, CA bundle or not.
+    let mut endpoint = Endpoint::new(server.url.clone());
+    endpoint.pinned_sha256 = Some(fingerprint_of("tls/server.pem")?);
+    let version = Client::new(endpoint, Credentials::new("oneadmin", "x"))?
+        .system_version()
+        .await?;
+    assert_eq!(version, "7.4.0");
+    Ok(())
+}
+
 #[tokio::test]
 async fn ca_bundle_verifies_the_server() -> TestResult {
     let server = Server::start_tls(
