@@ -94,6 +94,15 @@ pub enum Error {
     /// No secret is stored for this profile.
     #[error("no password is stored for \"{0}\": enter it to sign in")]
     SecretMissing(String),
+    /// Editing where a profile's secret goes (URL, user, pin, CA) needs the password typed again:
+    /// the stored one is never sent to a new place.
+    #[error("\"{profile}\": {field} changed, so type the password again (the stored one is only sent where it was entered for)")]
+    PasswordRequired {
+        /// The profile's name.
+        profile: String,
+        /// The changed field, as the form names it.
+        field: &'static str,
+    },
     /// The profile has no live session.
     #[error("\"{0}\" is not signed in")]
     NotSignedIn(String),
@@ -155,6 +164,7 @@ impl Error {
             Self::Relay(_) | Self::Demo(_) | Self::Task(_) => ErrorKind::Internal,
             Self::InvalidInput { .. } => ErrorKind::InvalidInput,
             Self::SecretMissing(_) => ErrorKind::SecretMissing,
+            Self::PasswordRequired { .. } => ErrorKind::InvalidInput,
             Self::NotSignedIn(_) => ErrorKind::NotSignedIn,
             Self::TokenExpired(_) => ErrorKind::Authentication,
             Self::UnknownConsole => ErrorKind::NotFound,
@@ -201,6 +211,12 @@ impl Error {
                         p.insert(k, v);
                     }
                 }
+            }
+            Self::PasswordRequired { profile, field } => {
+                put!("field", json!("password"));
+                put!("problem", json!("required"));
+                put!("changed", json!(field));
+                put!("profile", json!(profile));
             }
             Self::SecretMissing(name) | Self::NotSignedIn(name) | Self::TokenExpired(name) => {
                 put!("profile", json!(name));

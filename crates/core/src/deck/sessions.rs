@@ -133,10 +133,25 @@ impl Deck {
         };
         let secret = match password {
             Some(p) => Credential::Password(p),
-            None => match self.stored_secret(&profile.id).await? {
-                Some(s) => Credential::Stored(s),
-                None => return Err(Error::SecretMissing(profile.name.clone())),
-            },
+            None => {
+                // The stored secret only ever goes where it was typed for: a changed URL, user,
+                // pin or CA needs the password again (security finding 2).
+                let pid = profile.id.clone();
+                let profiles = self.inner.profiles.clone();
+                let stored = tokio::task::spawn_blocking(move || profiles.get(&pid)).await?;
+                if let Ok(old) = stored
+                    && let Some(field) = changed_endpoint(&old, &profile)
+                {
+                    return Err(Error::PasswordRequired {
+                        profile: profile.name.clone(),
+                        field,
+                    });
+                }
+                match self.stored_secret(&profile.id).await? {
+                    Some(s) => Credential::Stored(s),
+                    None => return Err(Error::SecretMissing(profile.name.clone())),
+                }
+            }
         };
         let session = authenticate(&profile, &secret).await?;
         let to_store = session.stored_secret(&secret);
@@ -372,6 +387,22 @@ impl Deck {
 }
 
 /// Saves the profile, and its secret unless the session keeps it (`secrets: None`).
+/// The first field that decides where a secret is sent (URL, user, pinned fingerprint, CA file)
+/// and differs between the stored profile and the edited one.
+fn changed_endpoint(old: &Profile, new: &Profile) -> Option<&'static str> {
+    if old.url != new.url {
+        Some("url")
+    } else if old.user != new.user {
+        Some("user")
+    } else if old.tls.pinned_sha256 != new.tls.pinned_sha256 {
+        Some("pinnedSha256")
+    } else if old.tls.ca_file != new.tls.ca_file {
+        Some("caFile")
+    } else {
+        None
+    }
+}
+
 pub(super) fn save(
     profiles: &ProfileStore,
     secrets: Option<&SecretStore>,

@@ -200,3 +200,57 @@ async fn child_no_keyring() -> TestResult {
     println!("CHILD-NO-KEYRING-OK");
     Ok(())
 }
+
+/// Security finding 2: editing a profile's URL, user, pin or CA without typing the password used
+/// to sign in with the stored secret at the new place. Now it is refused and nothing is sent.
+#[tokio::test]
+async fn editing_where_the_secret_goes_needs_the_password_again() -> TestResult {
+    let t = signed_in(AuthModeName::Password, false).await?;
+    // Another endpoint that counts every connection it gets.
+    let impostor = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let impostor_url = format!("http://{}/RPC2", impostor.local_addr()?);
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let accept = tokio::spawn(async move {
+        while let Ok((_socket, _)) = impostor.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let sim_url = t.sim.endpoint_url();
+    let edited = |change: &dyn Fn(&mut onedeck_core::ProfileInput)| {
+        let mut i = input(&sim_url, AuthModeName::Password);
+        i.id = Some(t.profile.id.to_string());
+        change(&mut i);
+        i
+    };
+    for (field, input) in [
+        ("url", edited(&|i| i.url = impostor_url.clone())),
+        ("user", edited(&|i| i.user = "mallory".into())),
+        ("pinnedSha256", edited(&|i| i.pinned_sha256 = Some("AB".repeat(32)))),
+        ("caFile", edited(&|i| i.ca_file = Some("/etc/ssl/certs/ca-certificates.crt".into()))),
+    ] {
+        let e = t
+            .deck
+            .save_profile(input, None, false)
+            .await
+            .err()
+            .ok_or(format!("a changed {field} was saved with the stored secret"))?;
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        let p = e.params();
+        assert_eq!((p["field"].as_str(), p["changed"].as_str()), (Some("password"), Some(field)));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the new URL received nothing");
+    // Renaming keeps where the secret goes: no password needed.
+    let mut renamed = edited(&|_| {});
+    renamed.name = "Renamed lab".into();
+    assert_eq!(t.deck.save_profile(renamed, None, false).await?.name, "Renamed lab");
+    // With the password typed again, the change is made.
+    let moved = t
+        .deck
+        .save_profile(edited(&|i| i.user = "carol".into()), Some(PASSWORD.into()), false)
+        .await?;
+    assert_eq!(moved.user, "carol");
+    accept.abort();
+    t.stop().await
+}
