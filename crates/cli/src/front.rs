@@ -28,6 +28,10 @@ pub struct Direct {
     /// SHA-256 fingerprint of the certificate to pin (with --endpoint).
     #[arg(long, global = true, value_name = "HEX")]
     pub pin_sha256: Option<String>,
+    /// Accept a plain http:// endpoint on another machine (the password crosses the network in
+    /// clear; loopback needs no confirmation).
+    #[arg(long, global = true)]
+    pub allow_plain_http: bool,
 }
 
 /// What went wrong, sorted by exit code: 1 for OpenNebula or input errors, 2 for usage.
@@ -127,6 +131,7 @@ async fn connect(profile: Option<&str>, direct: &Direct) -> Outcome<Connected> {
                 token_ttl_secs: None,
                 renew_before_secs: None,
                 console_hosts: None,
+                allow_plain_http: direct.allow_plain_http,
             };
             deck.sign_in_direct(input, password).await?;
             let id = ProfileId::parse(DIRECT_PROFILE_ID).map_err(Error::from)?;

@@ -90,6 +90,9 @@ struct AddArgs {
     /// Default VM filter.
     #[arg(long, value_enum, default_value_t = FilterArg::Mine)]
     filter: FilterArg,
+    /// Accept a plain http:// URL to another machine (the password crosses the network in clear).
+    #[arg(long)]
+    allow_plain_http: bool,
     /// Console address override, HOST=ADDRESS (repeatable).
     #[arg(long = "console-host", value_name = "HOST=ADDRESS")]
     console_hosts: Vec<String>,
@@ -154,6 +157,7 @@ fn run_add(config: DeckConfig, add: AddArgs) -> Outcome {
         token_ttl_secs: add.login_token,
         renew_before_secs: add.login_token.map(|_| add.renew_before),
         console_hosts: Some(console_hosts),
+        allow_plain_http: add.allow_plain_http,
     };
     runtime()?.block_on(async {
         let deck = Deck::start(config).await?;

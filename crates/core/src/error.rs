@@ -96,7 +96,9 @@ pub enum Error {
     SecretMissing(String),
     /// Editing where a profile's secret goes (URL, user, pin, CA) needs the password typed again:
     /// the stored one is never sent to a new place.
-    #[error("\"{profile}\": {field} changed, so type the password again (the stored one is only sent where it was entered for)")]
+    #[error(
+        "\"{profile}\": {field} changed, so type the password again (the stored one is only sent where it was entered for)"
+    )]
     PasswordRequired {
         /// The profile's name.
         profile: String,

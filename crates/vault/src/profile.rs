@@ -172,6 +172,10 @@ pub struct TlsOptions {
     /// hex bytes (`AB:CD:…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned_sha256: Option<String>,
+    /// The user confirmed that an `http://` URL to a host other than this machine is meant: the
+    /// password or token then crosses the network in clear with every call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plain_http: bool,
 }
 
 /// Which VMs the inventory shows by default (the `filter` flag of `one.vmpool.info`).
@@ -198,7 +202,9 @@ impl VmFilter {
     }
 }
 
-/// An SSH jump host for consoles behind a bastion. Stored now, used by a later release.
+/// An SSH jump host for consoles behind a bastion. Read from older files so they still load, but
+/// refused by [`Profile::check_transport`] until consoles through SSH exist: dialling directly
+/// instead would ignore a setting the user chose.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SshJump {
@@ -361,6 +367,7 @@ impl Profile {
     /// [`Error::InvalidProfile`] naming the first field that is refused.
     pub fn normalize(&mut self) -> Result<()> {
         self.validate()?;
+        self.check_transport()?;
         self.name = self.name.trim().to_owned();
         self.url = self.url.trim().to_owned();
         self.user = self.user.trim().to_owned();
@@ -370,10 +377,55 @@ impl Profile {
         Ok(())
     }
 
+    /// Refuses what would send the secret or the consoles another way than the user expects:
+    /// plain `http://` to a host other than this machine without [`TlsOptions::allow_plain_http`],
+    /// and an SSH jump host (not supported yet; consoles would be dialled directly). Checked at
+    /// every save and every sign-in, not at load, so an older file still opens and says why.
+    ///
+    /// # Errors
+    /// [`Error::InvalidProfile`] naming `url` or `ssh_jump`.
+    pub fn check_transport(&self) -> Result<()> {
+        if let Some(rest) = self.url.trim().strip_prefix("http://")
+            && !self.tls.allow_plain_http
+            && !is_loopback_host(rest)
+        {
+            return Err(Error::InvalidProfile {
+                field: "url",
+                reason: "plain http:// to another machine sends your password or token in clear \
+                         with every call: use https:// (a TLS proxy in front of oned), or confirm \
+                         plain http for this endpoint"
+                    .into(),
+            });
+        }
+        if self.ssh_jump.is_some() {
+            return Err(Error::InvalidProfile {
+                field: "ssh_jump",
+                reason: "consoles through an SSH jump host are not supported yet; remove \
+                         ssh_jump (OneDeck will not dial consoles directly instead)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     /// The address to dial for the OpenNebula host `host`: its override if one is set, else `host`.
     pub fn console_address<'a>(&'a self, host: &'a str) -> &'a str {
         self.console_hosts.get(host).map_or(host, String::as_str)
     }
+}
+
+/// Whether the authority of a URL (what follows `scheme://`) names this machine: `localhost`,
+/// 127.0.0.0/8 or `[::1]`.
+fn is_loopback_host(after_scheme: &str) -> bool {
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Normalises a SHA-256 fingerprint written as 64 hex digits, with or without `:` separators, to
@@ -397,6 +449,54 @@ pub fn normalize_fingerprint(text: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_to_another_machine_needs_the_opt_in_and_ssh_jump_is_refused() -> Result<()> {
+        for ok in [
+            "https://one.example.org/RPC2",
+            "http://localhost:2633/RPC2",
+            "http://127.0.0.1:2633/RPC2",
+            "http://127.3.4.5/RPC2",
+            "http://[::1]:2633/RPC2",
+        ] {
+            let mut p = Profile::new("x", ok, "alice")?;
+            p.normalize()
+                .unwrap_or_else(|e| panic!("{ok} should be accepted: {e}"));
+        }
+        for refused in [
+            "http://one.example.org:2633/RPC2",
+            "http://10.0.0.5/RPC2",
+            "http://localhost.evil.example/RPC2",
+            "http://[::2]/RPC2",
+        ] {
+            let mut p = Profile::new("x", refused, "alice")?;
+            match p.normalize() {
+                Err(Error::InvalidProfile {
+                    field: "url",
+                    reason,
+                }) => {
+                    assert!(reason.contains("in clear"), "{reason}");
+                }
+                other => panic!("{refused} must need the opt-in: {other:?}"),
+            }
+            p.tls.allow_plain_http = true;
+            p.normalize()?;
+        }
+        let mut p = Profile::new("x", "https://one.example.org/RPC2", "alice")?;
+        p.ssh_jump = Some(SshJump {
+            host: "bastion".into(),
+            port: None,
+            user: None,
+        });
+        assert!(matches!(
+            p.check_transport(),
+            Err(Error::InvalidProfile {
+                field: "ssh_jump",
+                ..
+            })
+        ));
+        Ok(())
+    }
 
     fn sample() -> Result<Profile> {
         Profile::new("Prod cloud", "https://one.example.org:2633/RPC2", "alice")

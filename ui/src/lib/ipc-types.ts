@@ -42,6 +42,8 @@ export interface ProfileInput {
   vmFilter: VmFilterName;
   pinnedSha256: string | null;
   caFile: string | null;
+  /** Confirms a plain http:// URL to another machine (secrets cross the network in clear). */
+  allowPlainHttp?: boolean;
 }
 
 /** The badge colour family of a VM state. */

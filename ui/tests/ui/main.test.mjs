@@ -85,7 +85,8 @@ test("adding an endpoint sends the form, signs in and shows its inventory", asyn
     const password = page.getByTestId("endpoint-password");
     assert.equal(await password.getAttribute("type"), "password");
     assert.equal(await password.getAttribute("autocomplete"), "off");
-    await page.getByTestId("endpoint-auth-token").check();
+    assert.equal(await page.getByTestId("endpoint-auth-token").isChecked(), true, "login tokens by default");
+    assert.equal(await page.getByTestId("endpoint-allow-http").count(), 0, "no http opt-in for https");
     await page.getByTestId("endpoint-vm-filter").selectOption("all");
     await page.getByTestId("endpoint-pin").fill("AB:CD");
     await screenshot(page, "endpoint-dialog");
@@ -109,6 +110,7 @@ test("adding an endpoint sends the form, signs in and shows its inventory", asyn
         vmFilter: "all",
         pinnedSha256: "AB:CD",
         caFile: null,
+        allowPlainHttp: false,
       },
       password: "correct horse",
       sessionOnly: false,
@@ -460,6 +462,40 @@ test("signing out and removing an endpoint (after confirming)", async () => {
     assert.deepEqual((await ipcCalls(page, "sign_out")).map((c) => c.args), [{ id: "lab" }]);
     // The demo cloud is selected again and shows its inventory.
     await page.getByTestId("vm-row").first().waitFor();
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("plain http asks for an explicit opt-in that explains the risk, and refused input keeps the form", async () => {
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [],
+    profile_save: {
+      reject: {
+        kind: "invalidInput",
+        message: "url: plain http:// to another machine sends your password or token in clear",
+        params: { field: "url", problem: "invalid", detail: "plain http:// to another machine sends your password or token in clear" },
+      },
+    },
+  });
+  try {
+    await page.getByText("No endpoints yet.").waitFor();
+    await fillDialog(page);
+    await page.getByTestId("endpoint-url").fill("http://one.lab.example:2633/RPC2");
+    await page.getByTestId("endpoint-allow-http").waitFor();
+    assert.match(await page.getByTestId("endpoint-allow-http-hint").innerText(), /unencrypted/);
+    await page.getByTestId("endpoint-save").click();
+    await page.getByTestId("endpoint-error").waitFor();
+    const [first] = await ipcCalls(page, "profile_save");
+    assert.equal(first.args.input.allowPlainHttp, false, "not confirmed: the shell refuses");
+    assert.equal(await page.getByTestId("endpoint-url").inputValue(), "http://one.lab.example:2633/RPC2");
+    await page.getByTestId("endpoint-allow-http").check();
+    await page.getByTestId("endpoint-save").click();
+    await page.waitForFunction(() => window.__ipcCalls.filter((c) => c.cmd === "profile_save").length === 2);
+    const calls = await ipcCalls(page, "profile_save");
+    assert.equal(calls.at(-1).args.input.allowPlainHttp, true, "the opt-in is sent");
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

@@ -69,6 +69,9 @@ pub(super) fn token_ttl(profile: &Profile) -> Duration {
 /// Proves the credential works and builds the session. In login-token mode a typed password is
 /// traded for a token, and a stored token is extended (which proves it too).
 pub(super) async fn authenticate(profile: &Profile, credential: &Credential) -> Result<Session> {
+    // Also for profiles saved by an older version: plain http and SSH jump hosts are refused
+    // here with the reason, before anything is sent.
+    profile.check_transport()?;
     let make = |client: Client, lease: Option<Lease>| Session {
         profile: profile.clone(),
         client,

@@ -335,6 +335,7 @@ impl Deck {
             profile.console_hosts = hosts;
         }
         profile.vm_filter = input.vm_filter.into();
+        profile.tls.allow_plain_http = input.allow_plain_http;
         profile.tls.pinned_sha256 = input.pinned_sha256.filter(|s| !s.trim().is_empty());
         profile.tls.ca_file = input
             .ca_file

@@ -146,6 +146,9 @@ pub struct ProfileInput {
     /// Console host-name → address overrides; `None` keeps the profile's.
     #[serde(default)]
     pub console_hosts: Option<std::collections::BTreeMap<String, String>>,
+    /// The user confirmed a plain `http://` URL to another machine (secrets in clear).
+    #[serde(default)]
+    pub allow_plain_http: bool,
 }
 
 /// Login tokens the app asks for last this long, and are renewed when less than

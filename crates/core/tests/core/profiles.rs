@@ -226,31 +226,109 @@ async fn editing_where_the_secret_goes_needs_the_password_again() -> TestResult 
     for (field, input) in [
         ("url", edited(&|i| i.url = impostor_url.clone())),
         ("user", edited(&|i| i.user = "mallory".into())),
-        ("pinnedSha256", edited(&|i| i.pinned_sha256 = Some("AB".repeat(32)))),
-        ("caFile", edited(&|i| i.ca_file = Some("/etc/ssl/certs/ca-certificates.crt".into()))),
+        (
+            "pinnedSha256",
+            edited(&|i| i.pinned_sha256 = Some("AB".repeat(32))),
+        ),
+        (
+            "caFile",
+            edited(&|i| i.ca_file = Some("/etc/ssl/certs/ca-certificates.crt".into())),
+        ),
     ] {
         let e = t
             .deck
             .save_profile(input, None, false)
             .await
             .err()
-            .ok_or(format!("a changed {field} was saved with the stored secret"))?;
+            .ok_or(format!(
+                "a changed {field} was saved with the stored secret"
+            ))?;
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
         let p = e.params();
-        assert_eq!((p["field"].as_str(), p["changed"].as_str()), (Some("password"), Some(field)));
+        assert_eq!(
+            (p["field"].as_str(), p["changed"].as_str()),
+            (Some("password"), Some(field))
+        );
     }
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the new URL received nothing");
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the new URL received nothing"
+    );
     // Renaming keeps where the secret goes: no password needed.
     let mut renamed = edited(&|_| {});
     renamed.name = "Renamed lab".into();
-    assert_eq!(t.deck.save_profile(renamed, None, false).await?.name, "Renamed lab");
+    assert_eq!(
+        t.deck.save_profile(renamed, None, false).await?.name,
+        "Renamed lab"
+    );
     // With the password typed again, the change is made.
     let moved = t
         .deck
-        .save_profile(edited(&|i| i.user = "carol".into()), Some(PASSWORD.into()), false)
+        .save_profile(
+            edited(&|i| i.user = "carol".into()),
+            Some(PASSWORD.into()),
+            false,
+        )
         .await?;
     assert_eq!(moved.user, "carol");
     accept.abort();
     t.stop().await
+}
+
+/// Security finding 4: plain http to another machine used to be accepted silently.
+#[tokio::test]
+async fn plain_http_to_another_machine_needs_an_explicit_opt_in() -> TestResult {
+    let env = Env::new()?;
+    let deck = env.deck().await?;
+    // `.invalid` never resolves: the refusal must come before any attempt to reach it.
+    let far = "http://one.example.invalid:2633/RPC2";
+    let e = deck
+        .save_profile(
+            input(far, AuthModeName::Password),
+            Some(PASSWORD.into()),
+            false,
+        )
+        .await
+        .err()
+        .ok_or("plain http to another machine was saved without the opt-in")?;
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(e.params()["field"], "url");
+    assert!(
+        e.to_string().contains("in clear"),
+        "the reason is given: {e}"
+    );
+    assert!(deck.profiles().await?.is_empty());
+    // With the opt-in the form is accepted (and then fails only because the host does not exist).
+    let mut opted = input(far, AuthModeName::Password);
+    opted.allow_plain_http = true;
+    let e = deck
+        .save_profile(opted, Some(PASSWORD.into()), false)
+        .await
+        .err()
+        .ok_or("an unresolvable host signed in")?;
+    assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+    deck.shutdown().await;
+
+    // A profile an older version saved with such a URL still loads, and signing in says why not.
+    let config = env.dir.path().join("config");
+    std::fs::create_dir_all(&config)?;
+    std::fs::write(
+        config.join("profiles.toml"),
+        format!(
+            "version = 1\n\n[[profile]]\nid = \"old-1\"\nname = \"Old\"\nurl = \"{far}\"\nuser = \"carol\"\n"
+        ),
+    )?;
+    let deck = env.deck().await?;
+    assert_eq!(deck.profiles().await?.len(), 1, "the file still loads");
+    let id = onedeck_core::ProfileId::parse("old-1")?;
+    let e = deck
+        .sign_in(&id, Some(PASSWORD.into()), true)
+        .await
+        .err()
+        .ok_or("signed in over plain http without the opt-in")?;
+    assert_eq!(e.params()["field"], "url", "{e}");
+    deck.shutdown().await;
+    Ok(())
 }

@@ -71,6 +71,7 @@ pub fn input(url: &str, auth_mode: AuthModeName) -> ProfileInput {
         token_ttl_secs: None,
         renew_before_secs: None,
         console_hosts: None,
+        allow_plain_http: false,
     }
 }
 

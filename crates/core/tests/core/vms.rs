@@ -52,6 +52,7 @@ async fn alice() -> Result<Alice, Box<dyn std::error::Error>> {
                 token_ttl_secs: None,
                 renew_before_secs: None,
                 console_hosts: None,
+                allow_plain_http: false,
             },
             Some("alice".into()),
             false,
