@@ -122,15 +122,22 @@ impl Recorder {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        // Recordings hold what was typed into a console: 0700 directory, 0600 files.
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            dirs.mode(0o700);
+            options.mode(0o600);
+        }
+        dirs.create(dir).map_err(|source| Error::Io {
             path: dir.to_owned(),
             source,
         })?;
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io_err)?;
+        let file = options.open(&path).map_err(io_err)?;
         let mut enc =
             zstd::stream::Encoder::new(BufWriter::new(file), ZSTD_LEVEL).map_err(io_err)?;
         let meta_json = serde_json::to_vec(meta).map_err(|e| io_err(io::Error::other(e)))?;
@@ -400,8 +407,20 @@ mod tests {
             path: "tmp".into(),
             source,
         })?;
-        let rec = Recorder::create(dir.path(), &meta())?;
+        let rec = Recorder::create(&dir.path().join("recordings"), &meta())?;
         let path = rec.path().to_owned();
+        #[cfg(unix)]
+        {
+            // Security finding 9: recordings hold what was typed into a console.
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+            assert_eq!(mode(&path).ok(), Some(0o600), "the recording file");
+            assert_eq!(
+                mode(&dir.path().join("recordings")).ok(),
+                Some(0o700),
+                "its directory"
+            );
+        }
         rec.data(Direction::ToClient, b"RFB 003.008\n").await;
         rec.data(Direction::ToTarget, b"RFB 003.008\n").await;
         let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();

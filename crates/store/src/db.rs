@@ -83,6 +83,7 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir)?;
         }
+        create_private_file(path)?;
         match connect(path) {
             Ok(result) => Ok(Self {
                 conn: result?,
@@ -93,6 +94,7 @@ impl Store {
                 let moved_to = move_aside(path)?;
                 let recovery = Recovery { moved_to, reason };
                 tracing::warn!(path = %path.display(), "{recovery}");
+                create_private_file(path)?;
                 let conn = match connect(path) {
                     Ok(result) => result?,
                     Err(Damaged(reason)) => {
@@ -183,6 +185,8 @@ fn connect(path: &Path) -> std::result::Result<Result<Connection>, Damaged> {
     }
 }
 
+/// Creates the data directory 0700, and tightens one that exists with looser bits (an older
+/// version, or a umask of 022, left it 0755: the inventory and the audit log are the user's).
 fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -195,7 +199,52 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         action: "cannot create directory",
         path: dir.to_path_buf(),
         source,
-    })
+    })?;
+    restrict(dir, 0o700)
+}
+
+/// Creates the database file 0600 before SQLite does (SQLite would use the umask), and tightens
+/// an existing one. SQLite gives its `-wal` and `-shm` files the database file's mode.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|source| Error::Io {
+        action: "cannot create",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    restrict(path, 0o600)
+}
+
+/// Removes every permission bit beyond `mode` (Unix; other systems keep their ACLs).
+fn restrict(path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs::metadata(path).map_err(|source| Error::Io {
+            action: "cannot read the permissions of",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let current = meta.permissions().mode() & 0o777;
+        if current & !mode != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(current & mode)).map_err(
+                |source| Error::Io {
+                    action: "cannot restrict the permissions of",
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// Renames the database and its `-wal`/`-shm` companions to `<name>.corrupt-<UTC time>[-wal|-shm]`.

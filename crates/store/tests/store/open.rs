@@ -202,3 +202,34 @@ fn two_instances_write_at_once() -> TestResult {
     assert_eq!(store.audit_list(Some("instance-1"), 1000)?.len(), 150);
     Ok(())
 }
+
+/// Security finding 9: the database used the umask and an existing data dir was never tightened.
+#[cfg(unix)]
+#[test]
+fn the_database_is_0600_and_a_loose_data_dir_is_tightened_to_0700() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| -> std::io::Result<u32> {
+        Ok(std::fs::metadata(p)?.permissions().mode() & 0o777)
+    };
+    let root = tempfile::tempdir()?;
+    let dir = root.path().join("onedeck");
+    std::fs::create_dir(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    let path = dir.join(onedeck_store::FILE_NAME);
+    let mut store = Store::open(&path)?;
+    store.save_inventory("p", std::time::SystemTime::now(), &[])?;
+    assert_eq!(mode(&dir)?, 0o700, "the existing 0755 dir is tightened");
+    for name in names(&dir)? {
+        assert_eq!(mode(&dir.join(&name))?, 0o600, "{name} is the user's alone");
+    }
+    assert!(
+        names(&dir)?.iter().any(|n| n.ends_with("-wal")),
+        "the WAL file was checked too"
+    );
+    drop(store);
+    // A database an older version left 0644 is tightened at the next open.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    drop(Store::open(&path)?);
+    assert_eq!(mode(&path)?, 0o600);
+    Ok(())
+}
