@@ -126,6 +126,19 @@ pub enum Error {
         /// Why, in the client's words.
         reason: onedeck_opennebula::NoConsole,
     },
+    /// The VM's console names a place a console may not be (this machine, a link-local address,
+    /// a system port): nothing is dialled.
+    #[error("VM {vm_id} ({vm_name}) has no console to open: its console target {target} is {why}")]
+    UnsafeTarget {
+        /// The VM's id.
+        vm_id: onedeck_opennebula::VmId,
+        /// The VM's name.
+        vm_name: String,
+        /// `host:port` as the VM document gave it.
+        target: String,
+        /// Why it is refused.
+        why: &'static str,
+    },
     /// The demo cloud is built in and cannot be edited or removed.
     #[error("the demo cloud is built in: it cannot be changed or removed")]
     DemoReadOnly,
@@ -170,7 +183,7 @@ impl Error {
             Self::NotSignedIn(_) => ErrorKind::NotSignedIn,
             Self::TokenExpired(_) => ErrorKind::Authentication,
             Self::UnknownConsole => ErrorKind::NotFound,
-            Self::NoConsole { .. } => ErrorKind::NoConsole,
+            Self::NoConsole { .. } | Self::UnsafeTarget { .. } => ErrorKind::NoConsole,
             Self::DemoReadOnly => ErrorKind::InvalidInput,
             Self::UserInput(_) => ErrorKind::InvalidInput,
             Self::PartlyCreated { source, .. } => one_kind(source),
@@ -233,6 +246,18 @@ impl Error {
                 if let Ok(Value::Object(map)) = serde_json::to_value(reason) {
                     p.extend(map);
                 }
+            }
+            Self::UnsafeTarget {
+                vm_id,
+                vm_name,
+                target,
+                why,
+            } => {
+                put!("vmId", json!(vm_id));
+                put!("vmName", json!(vm_name));
+                put!("reason", json!("unsafe_target"));
+                put!("target", json!(target));
+                put!("detail", json!(why));
             }
             _ => {}
         }

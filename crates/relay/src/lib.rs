@@ -34,6 +34,7 @@
 
 mod error;
 mod frame;
+mod guard;
 mod handshake;
 mod origin;
 pub mod recording;
@@ -45,6 +46,7 @@ mod token_file;
 mod zero_copy;
 
 pub use error::{Error, Result};
+pub use guard::{MIN_GUARDED_PORT, TargetGuard};
 pub use handshake::{MAX_REQUEST_BYTES, Rejection};
 pub use origin::{DEV_ORIGIN, OriginPolicy, OriginRefusal, TAURI_ORIGINS, host_allowed};
 pub use recording::{Direction, Record, RecordingMeta, RecordingReader};

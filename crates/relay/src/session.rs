@@ -96,6 +96,12 @@ pub enum EndReason {
         /// What went wrong.
         error: String,
     },
+    /// Every address the target resolves to is one its guard refuses; nothing was dialled.
+    /// Close 1008.
+    TargetRefused {
+        /// Why, in words.
+        why: String,
+    },
     /// The client broke RFC 6455 (unmasked frame, bad opcode...). Close 1002.
     ProtocolError {
         /// Which rule.
@@ -119,6 +125,7 @@ impl EndReason {
             // 1011, not 1014 ("bad gateway"): Chromium fails the connection on a received 1014.
             Self::TargetLost { .. } => (1011, "lost the connection to the console target"),
             Self::TargetUnreachable { .. } => (1011, "cannot reach the console target"),
+            Self::TargetRefused { .. } => (1008, "the console target is not allowed"),
             Self::ProtocolError { .. } => (1002, "WebSocket protocol error"),
             Self::UnsupportedData => (1003, "text frames are not supported"),
             Self::ClosedByApp => (1000, "session closed by the app"),
@@ -136,6 +143,7 @@ impl fmt::Display for EndReason {
             Self::TargetClosed => f.write_str("target closed the connection"),
             Self::TargetLost { error } => write!(f, "target connection lost: {error}"),
             Self::TargetUnreachable { error } => write!(f, "cannot reach target: {error}"),
+            Self::TargetRefused { why } => write!(f, "target refused: {why}"),
             Self::ProtocolError { detail } => write!(f, "WebSocket protocol error: {detail}"),
             Self::UnsupportedData => f.write_str("client sent a text frame"),
             Self::ClosedByApp => f.write_str("closed by the app"),
@@ -370,15 +378,11 @@ async fn drive(
             .unwrap_or(EndReason::Shutdown)
     };
     let target = &shared.target;
-    let dial = tokio::time::timeout(
-        inner.config.connect_timeout,
-        TcpStream::connect((target.host.as_str(), target.port)),
-    );
+    let dial = tokio::time::timeout(inner.config.connect_timeout, connect_guarded(target));
     let dialled = tokio::select! {
         _ = cancel.cancelled() => Err(cancelled()),
         r = dial => match r {
-            Ok(Ok(s)) => Ok(s),
-            Ok(Err(e)) => Err(EndReason::TargetUnreachable { error: e.to_string() }),
+            Ok(result) => result,
             Err(_) => Err(EndReason::TargetUnreachable {
                 error: format!("no answer within {} ms", inner.config.connect_timeout.as_millis()),
             }),
@@ -432,6 +436,38 @@ async fn drive(
     let _ = target_stream.shutdown().await;
     let _ = client.shutdown().await;
     outcome
+}
+
+/// Resolves the target and connects to the first address its guard allows; a refused address is
+/// never connected to.
+async fn connect_guarded(target: &Target) -> Result<TcpStream, EndReason> {
+    let addrs = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| EndReason::TargetUnreachable {
+            error: e.to_string(),
+        })?;
+    let mut refused = None;
+    let mut failed = None;
+    for addr in addrs {
+        if let Some(why) = target.guard.refuses(addr) {
+            tracing::warn!(%addr, why, "console target refused by its guard");
+            refused = Some(why);
+            continue;
+        }
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => failed = Some(e.to_string()),
+        }
+    }
+    Err(match (failed, refused) {
+        (Some(error), _) => EndReason::TargetUnreachable { error },
+        (None, Some(why)) => EndReason::TargetRefused {
+            why: format!("{}:{} is {why}", target.host, target.port),
+        },
+        (None, None) => EndReason::TargetUnreachable {
+            error: format!("{} resolves to no address", target.host),
+        },
+    })
 }
 
 async fn send_close(client: &mut TcpStream, reason: &EndReason) {

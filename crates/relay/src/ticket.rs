@@ -12,6 +12,7 @@ use serde::Serialize;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 use tokio::time::Instant;
 
+use crate::guard::TargetGuard;
 use crate::{Error, Result};
 
 /// Bytes of randomness in a ticket token (256 bits).
@@ -28,6 +29,9 @@ pub struct Target {
     pub host: String,
     /// TCP port of the VNC server.
     pub port: u16,
+    /// What the host may resolve to ([`TargetGuard::Any`] unless the caller narrows it).
+    #[serde(skip)]
+    pub guard: TargetGuard,
 }
 
 impl Target {
@@ -36,16 +40,20 @@ impl Target {
         Self {
             host: host.into(),
             port,
+            guard: TargetGuard::Any,
         }
+    }
+
+    /// The same target, dialled only where `guard` allows.
+    pub fn guarded(mut self, guard: TargetGuard) -> Self {
+        self.guard = guard;
+        self
     }
 }
 
 impl From<SocketAddr> for Target {
     fn from(addr: SocketAddr) -> Self {
-        Self {
-            host: addr.ip().to_string(),
-            port: addr.port(),
-        }
+        Self::new(addr.ip().to_string(), addr.port())
     }
 }
 

@@ -408,6 +408,16 @@ impl Profile {
         Ok(())
     }
 
+    /// True when the endpoint's URL names this machine (`localhost`, 127.0.0.0/8, `[::1]`).
+    pub fn endpoint_on_loopback(&self) -> bool {
+        let url = self.url.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .unwrap_or(url);
+        is_loopback_host(rest)
+    }
+
     /// The address to dial for the OpenNebula host `host`: its override if one is set, else `host`.
     pub fn console_address<'a>(&'a self, host: &'a str) -> &'a str {
         self.console_hosts.get(host).map_or(host, String::as_str)

@@ -1,8 +1,8 @@
 //! Console windows: their targets from the API and single-use relay tickets.
 
-use onedeck_opennebula::VmId;
-use onedeck_relay::{Target, TicketOptions};
-use onedeck_vault::ProfileId;
+use onedeck_opennebula::{ConsoleTarget, Vm, VmId};
+use onedeck_relay::{Target, TargetGuard, TicketOptions};
+use onedeck_vault::{Profile, ProfileId};
 
 use super::{ConsoleSlot, Deck, lock};
 use crate::error::{Error, Result};
@@ -20,13 +20,8 @@ impl Deck {
     pub async fn console_open(&self, id: &ProfileId, vm_id: VmId) -> Result<ConsoleWindow> {
         let session = self.session(id)?;
         let vm = session.client.vm_info(vm_id).await?;
-        let target = vm
-            .console_target(&session.profile.console_hosts)
-            .map_err(|reason| Error::NoConsole {
-                vm_id,
-                vm_name: vm.name.clone(),
-                reason,
-            })?;
+        let (target, guard) =
+            checked_target(&session.profile, &vm, self.inner.guard_local_endpoints)?;
         let title = format!("{} — OneDeck", vm.name);
         let mut consoles = lock(&self.inner.consoles);
         if let Some((label, slot)) = consoles
@@ -35,6 +30,7 @@ impl Deck {
             .find(|(_, s)| &s.profile_id == id && s.vm_id == vm_id)
         {
             slot.target = target;
+            slot.guard = guard;
             slot.vm_name = vm.name.clone();
             return Ok(ConsoleWindow {
                 label: label.clone(),
@@ -53,6 +49,7 @@ impl Deck {
                 vm_id,
                 vm_name: vm.name.clone(),
                 target,
+                guard,
             },
         );
         Ok(ConsoleWindow {
@@ -77,15 +74,11 @@ impl Deck {
         if let Ok(session) = self.session(&profile_id) {
             match session.client.vm_info(vm_id).await {
                 Ok(vm) => {
-                    let target =
-                        vm.console_target(&session.profile.console_hosts)
-                            .map_err(|reason| Error::NoConsole {
-                                vm_id,
-                                vm_name: vm.name.clone(),
-                                reason,
-                            })?;
+                    let (target, guard) =
+                        checked_target(&session.profile, &vm, self.inner.guard_local_endpoints)?;
                     if let Some(slot) = lock(&self.inner.consoles).by_label.get_mut(label) {
                         slot.target = target;
+                        slot.guard = guard;
                         slot.vm_name = vm.name.clone();
                     }
                 }
@@ -95,10 +88,15 @@ impl Deck {
                 Err(e) => return Err(e.into()),
             }
         }
+        let relay = self.relay()?;
         let consoles = lock(&self.inner.consoles);
         let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
-        let ticket = self.relay()?.issue_ticket(
-            Target::new(slot.target.host.clone(), slot.target.port),
+        // One live session per window (security finding 5): a new ticket revokes the window's
+        // unused ones and ends its current session, as a reconnect means.
+        relay.revoke_tickets(label);
+        relay.close_sessions_for(label);
+        let ticket = relay.issue_ticket(
+            Target::new(slot.target.host.clone(), slot.target.port).guarded(slot.guard),
             TicketOptions::labelled(label),
         )?;
         Ok(ConsoleGrant {
@@ -127,4 +125,36 @@ impl Deck {
             .cloned()
             .collect()
     }
+}
+
+/// The VM's console target and the guard its ticket gets. Consoles of an endpoint on another
+/// machine may not lead back to this one, to a link-local or multicast address or to a system
+/// port (security finding 6): a literal address is refused here, a name once resolved by the
+/// relay. An endpoint on this machine (the demo cloud, a test cloud) keeps its consoles here too.
+fn checked_target(
+    profile: &Profile,
+    vm: &Vm,
+    guard_local_endpoints: bool,
+) -> Result<(ConsoleTarget, TargetGuard)> {
+    let target = vm
+        .console_target(&profile.console_hosts)
+        .map_err(|reason| Error::NoConsole {
+            vm_id: vm.id,
+            vm_name: vm.name.clone(),
+            reason,
+        })?;
+    let guard = if profile.endpoint_on_loopback() && !guard_local_endpoints {
+        TargetGuard::Any
+    } else {
+        TargetGuard::Remote
+    };
+    if let Some(why) = guard.refuses_literal(&target.host, target.port) {
+        return Err(Error::UnsafeTarget {
+            vm_id: vm.id,
+            vm_name: vm.name.clone(),
+            target: format!("{}:{}", target.host, target.port),
+            why,
+        });
+    }
+    Ok((target, guard))
 }

@@ -80,6 +80,9 @@ pub struct DeckConfig {
     pub demo: DemoPolicy,
     /// How often login tokens are checked for renewal; zero runs no renewal loop.
     pub renewal_interval: Duration,
+    /// Guard the consoles of endpoints on this machine too (tests of the guard; an endpoint on
+    /// loopback normally has its hypervisors here as well).
+    pub guard_local_endpoints: bool,
 }
 
 impl DeckConfig {
@@ -104,6 +107,7 @@ impl Default for DeckConfig {
             secrets: SecretBackend::OsKeyring,
             demo: DemoPolicy::WhenNoProfile,
             renewal_interval: Duration::from_secs(60),
+            guard_local_endpoints: false,
         }
     }
 }
@@ -132,6 +136,8 @@ struct ConsoleSlot {
     vm_id: VmId,
     vm_name: String,
     target: ConsoleTarget,
+    /// Where the target may resolve to (see `consoles::checked_target`).
+    guard: onedeck_relay::TargetGuard,
 }
 
 #[derive(Default)]
@@ -150,6 +156,7 @@ struct LiveSession {
 
 struct Inner {
     profiles: ProfileStore,
+    guard_local_endpoints: bool,
     secret_backend: SecretBackend,
     /// The connected OS keyring (or the memory store), dropped after a keyring failure.
     secrets: Mutex<Option<Arc<SecretStore>>>,
@@ -223,6 +230,7 @@ impl Deck {
         let deck = Self {
             inner: Arc::new(Inner {
                 profiles,
+                guard_local_endpoints: config.guard_local_endpoints,
                 secret_backend: config.secrets.clone(),
                 secrets: Mutex::new(secrets),
                 store: Mutex::new(store),

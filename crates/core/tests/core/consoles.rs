@@ -218,3 +218,99 @@ fn a_crash_leaves_no_session_open_after_the_next_start() -> crate::support::Test
         Ok(())
     })
 }
+
+/// Security finding 5: each connect used to mint a ticket while older unused ones stayed valid,
+/// so one window could take every relay session.
+#[tokio::test]
+async fn one_window_has_one_live_session_and_its_older_tickets_are_refused() -> TestResult {
+    let env = Env::new()?;
+    let deck = Deck::start(env.config(DemoPolicy::WhenNoProfile)).await?;
+    let inv = deck.inventory_refresh(&demo_profile_id()).await?;
+    let mut with_console = inv.vms.iter().filter(|v| v.console).map(|v| v.id);
+    let (first, second) = (
+        with_console.next().ok_or("no VM with a console")?,
+        with_console.next().ok_or("only one VM with a console")?,
+    );
+    let window = deck.console_open(&demo_profile_id(), first).await?;
+    let mut grants = Vec::new();
+    for _ in 0..20 {
+        grants.push(deck.console_connect(&window.label).await?);
+    }
+    for old in &grants[..19] {
+        assert!(
+            connect(&old.ws_url).await.is_err(),
+            "an older ticket still connected"
+        );
+    }
+    let mut live = connect(&grants[19].ws_url).await?;
+    assert_eq!(banner(&mut live).await?, b"RFB 003.008\n");
+    // A new ticket for the same window ends its live session: one at a time.
+    let next = deck.console_connect(&window.label).await?;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(m)) = live.next().await {
+            if matches!(m, Message::Close(_)) {
+                return true;
+            }
+        }
+        true
+    })
+    .await?;
+    assert!(closed, "the earlier session was ended");
+    let mut again = connect(&next.ws_url).await?;
+    assert_eq!(banner(&mut again).await?, b"RFB 003.008\n");
+    // Another window is not affected.
+    let other = deck.console_open(&demo_profile_id(), second).await?;
+    let grant = deck.console_connect(&other.label).await?;
+    let mut ws = connect(&grant.ws_url).await?;
+    assert_eq!(banner(&mut ws).await?, b"RFB 003.008\n");
+    deck.shutdown().await;
+    Ok(())
+}
+
+/// Security finding 6: a VM document naming this machine, a link-local or the unspecified
+/// address as its console target gets no console, with the reason, and nothing is dialled.
+#[tokio::test]
+async fn a_console_target_on_this_machine_or_link_local_is_refused() -> TestResult {
+    let sim = crate::support::sim().await?;
+    let env = Env::new()?;
+    let mut config = env.config(DemoPolicy::Never);
+    // The simulator is on loopback; guard its consoles as if it were another machine's.
+    config.guard_local_endpoints = true;
+    let deck = Deck::start(config).await?;
+    for address in ["127.0.0.1", "169.254.169.254", "::1", "0.0.0.0"] {
+        let mut input =
+            crate::support::input(&sim.endpoint_url(), onedeck_core::AuthModeName::Password);
+        input.name = format!("via {address}");
+        // Every simulated host name leads to `address`.
+        input.console_hosts = Some(
+            ["localhost", "127.0.0.1"]
+                .into_iter()
+                .map(|h| (h.to_owned(), address.to_owned()))
+                .collect(),
+        );
+        let profile = deck
+            .save_profile(input, Some(crate::support::PASSWORD.into()), true)
+            .await?;
+        let inv = deck.inventory_refresh(&profile.id).await?;
+        let vm = inv
+            .vms
+            .iter()
+            .find(|v| v.console)
+            .ok_or("no VM with a console")?;
+        let e = deck
+            .console_open(&profile.id, vm.id)
+            .await
+            .err()
+            .ok_or(format!("a console to {address} was opened"))?;
+        assert_eq!(e.kind(), ErrorKind::NoConsole, "{e}");
+        assert_eq!(e.params()["reason"], "unsafe_target");
+        assert!(e.to_string().contains(address), "the target is named: {e}");
+    }
+    assert!(
+        deck.console_labels().is_empty(),
+        "no window was registered, no ticket issued"
+    );
+    deck.shutdown().await;
+    sim.shutdown().await?;
+    Ok(())
+}

@@ -372,3 +372,35 @@ async fn revoked_tickets_and_closed_labels_open_nothing() -> TestResult {
     relay.shutdown(Duration::from_secs(2)).await;
     Ok(())
 }
+
+/// Security finding 6: a guarded ticket whose target resolves to this machine (or a link-local,
+/// unspecified or multicast address, or a port below 1024) closes with 1008 and dials nothing.
+#[tokio::test]
+async fn a_guarded_target_on_this_machine_is_refused_and_never_dialled() -> TestResult {
+    let relay = relay_with(|_| {}).await?;
+    let target = CountingTarget::echo().await?;
+    let mut events = relay.subscribe();
+    // By name: the guard looks at what `localhost` resolves to, not at the text.
+    let guarded = onedeck_relay::Target::new("localhost", target.addr.port())
+        .guarded(onedeck_relay::TargetGuard::Remote);
+    let ticket = relay.issue_ticket(guarded, TicketOptions::labelled("vm 1"))?;
+    let mut ws = connect(&relay, &ticket).await?;
+    let close = read_close(&mut ws).await?.ok_or("no close frame")?;
+    assert_eq!(u16::from(close.code), 1008, "{close:?}");
+    match next_end(&mut events).await? {
+        SessionEvent::Ended { reason, .. } => assert!(
+            matches!(&reason, onedeck_relay::EndReason::TargetRefused { why } if why.contains("loopback")),
+            "{reason:?}"
+        ),
+        other => panic!("expected the session's end, got {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(target.count(), 0, "nothing was dialled");
+    // The same target unguarded (the headless relay, tests) still connects.
+    let ticket = relay.issue_ticket(target.target(), TicketOptions::labelled("vm 1"))?;
+    let mut ws = connect(&relay, &ticket).await?;
+    send(&mut ws, b"ping").await?;
+    assert_eq!(read_bytes(&mut ws, 4).await?, b"ping");
+    assert_eq!(target.count(), 1);
+    Ok(())
+}
