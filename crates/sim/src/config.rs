@@ -89,6 +89,10 @@ pub struct SimConfig {
     pub templates: usize,
     /// More ACL rules, as `oneacl create` takes them (`@100 VM/@101 USE`).
     pub acls: Vec<String>,
+    /// Run as the app's built-in demo cloud: answer only requests whose `Host` is this server's
+    /// own loopback address (a web page using DNS rebinding cannot call it) and serve no test
+    /// hook (`/sim/...`). `onedeck-cli sim` keeps both off for the tests that use them.
+    pub embedded: bool,
 }
 
 impl Default for SimConfig {
@@ -108,6 +112,7 @@ impl Default for SimConfig {
             demo_acls: true,
             templates: 0,
             acls: Vec::new(),
+            embedded: false,
         }
     }
 }

@@ -320,8 +320,13 @@ enum HttpError {
     ConsoleText(u32),
 }
 
-/// Reads one request; returns its body.
-async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, HttpError> {
+/// Reads one request; returns its body. `embedded` holds the server's port when it runs as the
+/// app's demo cloud: then the `Host` header must name this server on loopback, and the test hook
+/// does not exist.
+async fn read_request(
+    sock: &mut TcpStream,
+    embedded: Option<u16>,
+) -> std::result::Result<Vec<u8>, HttpError> {
     let mut buf = Vec::with_capacity(4096);
     let head_end = loop {
         if let Some(i) = find(&buf, b"\r\n\r\n") {
@@ -349,10 +354,16 @@ async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, Http
     }
     let mut length: Option<usize> = None;
     let mut expect_continue = false;
+    let mut host_ok = embedded.is_none();
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
             let k = k.trim();
-            if k.eq_ignore_ascii_case("content-length") {
+            if k.eq_ignore_ascii_case("host") {
+                if let Some(port) = embedded {
+                    let v = v.trim();
+                    host_ok = v == format!("127.0.0.1:{port}") || v == format!("localhost:{port}");
+                }
+            } else if k.eq_ignore_ascii_case("content-length") {
                 length = Some(
                     v.trim()
                         .parse()
@@ -367,7 +378,11 @@ async fn read_request(sock: &mut TcpStream) -> std::result::Result<Vec<u8>, Http
             }
         }
     }
+    if !host_ok {
+        return Err(HttpError::BadRequest("Host is not this server"));
+    }
     if method == "GET"
+        && embedded.is_none()
         && let Some(id) = path
             .strip_prefix("/sim/consoles/")
             .and_then(|p| p.strip_suffix("/typed"))
@@ -433,7 +448,11 @@ async fn send(sock: &mut TcpStream, status: &str, body: &[u8], content_type: &st
 }
 
 async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let body = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut sock)).await {
+    let embedded = shared
+        .config
+        .embedded
+        .then(|| sock.local_addr().map(|a| a.port()).unwrap_or(0));
+    let body = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut sock, embedded)).await {
         Err(_) | Ok(Err(HttpError::Closed)) => return,
         Ok(Err(HttpError::ConsoleText(id))) => {
             match shared.consoles.screen(id) {

@@ -164,6 +164,8 @@ struct Inner {
     relay: Option<Relay>,
     sessions: RwLock<HashMap<ProfileId, Session>>,
     demo: RwLock<Option<Profile>>,
+    /// The demo cloud's password for alice, random per launch (never written anywhere).
+    demo_password: Mutex<Option<onedeck_vault::Secret>>,
     sim: tokio::sync::Mutex<Option<SimHandle>>,
     consoles: Mutex<Consoles>,
     events: broadcast::Sender<DeckEvent>,
@@ -237,6 +239,7 @@ impl Deck {
                 relay,
                 sessions: RwLock::new(HashMap::new()),
                 demo: RwLock::new(None),
+                demo_password: Mutex::new(None),
                 sim: tokio::sync::Mutex::new(None),
                 consoles: Mutex::new(Consoles::default()),
                 events,

@@ -229,7 +229,10 @@ impl Deck {
         if id == DEMO_PROFILE_ID
             && let Some(demo) = demo
         {
-            let secret = Credential::Password(Secret::new(onedeck_sim::DEMO_ALICE.1.into()));
+            let password = lock(&self.inner.demo_password)
+                .clone()
+                .ok_or_else(|| Error::SecretMissing(demo.name.clone()))?;
+            let secret = Credential::Password(password);
             let session = authenticate(&demo, &secret).await?;
             self.install_session(Session {
                 storage: SecretStorage::Session,
