@@ -14,7 +14,7 @@ PYTEST := .venv/bin/python -m pytest
 # no display, a private Xvfb.
 IN_SESSION := scripts/with-display.sh scripts/with-keyring.sh
 
-.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package check-package bench-ui
+.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package check-package bench-ui test-release
 
 help:
 	@echo "make run      install what is missing, build, start OneDeck"
@@ -40,7 +40,7 @@ run: app
 	$(APP)
 
 dev: deps
-	$(TAURI) dev --config '{"build":{"devUrl":"http://localhost:1420"}}'
+	ONEDECK_DEV_ORIGIN=http://localhost:1420 $(TAURI) dev --config '{"build":{"devUrl":"http://localhost:1420"}}'
 
 test: deps-test lint test-rust test-ui test-python test-e2e
 	@echo "make test: all lints and tests passed"
@@ -83,6 +83,12 @@ bench-ui: deps-test ui
 package: deps
 	$(TAURI) build --bundles deb
 	$(MAKE) --no-print-directory check-package
+
+# The release binary `make package` built, in the real window: what debug builds cannot show
+# (the relay's release origin list). CI runs it after `make package`.
+test-release: deps-test
+	test -x $(TARGET_DIR)/release/onedeck || { echo "run make package first"; exit 1; }
+	ONEDECK_APP=$(abspath $(TARGET_DIR))/release/onedeck $(IN_SESSION) $(PYTEST) -q tests/e2e_release
 
 # Unpacks the newest .deb and checks binary, desktop entry and icons (tests/package).
 check-package: deps-test

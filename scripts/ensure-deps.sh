@@ -16,7 +16,7 @@ say() { printf 'ensure-deps: %s\n' "$*"; }
 build_pkgs=(libwebkit2gtk-4.1-dev librsvg2-dev file build-essential pkg-config)
 # qemu-system-x86 conflicts with the image's newer qemu-utils; apt replaces it (DESIGN.md).
 test_pkgs=(xvfb xauth webkit2gtk-driver imagemagick gnome-keyring dbus dbus-x11 libsecret-tools
-  qemu-system-x86 chromium libxml2-utils python3-venv)
+  qemu-system-x86 chromium libxml2-utils python3-venv iproute2)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 

@@ -28,7 +28,7 @@ pub fn run() {
         .invoke_handler(commands::handler())
         .on_window_event(windows::on_window_event)
         .setup(|app| {
-            let deck = tauri::async_runtime::block_on(Deck::start(DeckConfig::default()))?;
+            let deck = tauri::async_runtime::block_on(Deck::start(deck_config()))?;
             forward_events(app.handle().clone(), &deck);
             app.manage(deck);
             Ok(())
@@ -50,6 +50,29 @@ pub fn run() {
             tauri::async_runtime::block_on(deck.shutdown());
         }
     });
+}
+
+/// The deck's configuration. `make dev` sets `ONEDECK_DEV_ORIGIN` so that consoles work from
+/// Vite's dev server; only a debug build honours it, and only with that exact origin.
+fn deck_config() -> DeckConfig {
+    let mut config = DeckConfig::default();
+    if let Ok(origin) = std::env::var("ONEDECK_DEV_ORIGIN") {
+        if cfg!(debug_assertions) && origin == onedeck_core::DEV_ORIGIN {
+            if let Some(relay) = &mut config.relay {
+                relay.origins = relay.origins.clone().also(origin);
+            }
+            tracing::warn!(
+                "consoles also accept the Vite dev server's origin (ONEDECK_DEV_ORIGIN)"
+            );
+        } else {
+            tracing::error!(
+                %origin,
+                "ONEDECK_DEV_ORIGIN is refused: only a debug build accepts it, and only {}",
+                onedeck_core::DEV_ORIGIN
+            );
+        }
+    }
+    config
 }
 
 /// Passes the deck's events to the main window (`console-ended`, `signed-out`).

@@ -26,6 +26,8 @@ pub use deck::{
 pub use error::{Error, ErrorKind, ErrorView, Result};
 /// The ids and action names of the OpenNebula client, as both front ends pass them.
 pub use onedeck_opennebula::{SnapshotId, TemplateId, VmAction, VmId};
+/// The Vite dev server's origin (allowed for consoles only when `make dev` asks in a debug build).
+pub use onedeck_relay::DEV_ORIGIN;
 /// A profile's id, as every profile-based method takes it.
 pub use onedeck_vault::ProfileId;
 pub use view::{

@@ -9,7 +9,8 @@
 /// `http://tauri.localhost` on Windows.
 pub const TAURI_ORIGINS: [&str; 2] = ["tauri://localhost", "http://tauri.localhost"];
 
-/// The Vite dev server's origin, allowed only in debug builds.
+/// The Vite dev server's origin: allowed only when `make dev` asks for it in a debug build
+/// (see the app shell), never by default.
 pub const DEV_ORIGIN: &str = "http://localhost:1420";
 
 /// Which `Origin` headers may open a session.
@@ -29,17 +30,16 @@ pub enum OriginRefusal {
 }
 
 impl OriginPolicy {
-    /// The app's policy: exactly the Tauri origins, plus the Vite dev origin in debug builds; a
-    /// request without Origin is refused (every webview request carries one).
+    /// The app's policy: exactly the Tauri origins, debug build or not; a request without Origin
+    /// is refused (every webview request carries one).
     pub fn tauri_app() -> Self {
-        let mut allowed: Vec<String> = TAURI_ORIGINS.iter().map(|o| (*o).to_owned()).collect();
-        if cfg!(debug_assertions) {
-            allowed.push(DEV_ORIGIN.to_owned());
-        }
-        Self {
-            allowed,
-            allow_missing: false,
-        }
+        Self::exact(TAURI_ORIGINS)
+    }
+
+    /// This policy plus one more allowed origin.
+    pub fn also(mut self, origin: impl Into<String>) -> Self {
+        self.allowed.push(origin.into());
+        self
     }
 
     /// Exactly these origins; a request without Origin is refused.
@@ -162,9 +162,12 @@ mod tests {
     }
 
     #[test]
-    fn dev_origin_only_in_debug_builds() {
+    fn the_dev_origin_is_never_allowed_by_default() {
+        // Security finding 8: it used to be allowed in every debug build, which every E2E test
+        // runs, so any page on Vite's default port could reach a console.
         let p = OriginPolicy::tauri_app();
-        assert_eq!(p.check(one(DEV_ORIGIN)).is_ok(), cfg!(debug_assertions));
+        assert_eq!(p.check(one(DEV_ORIGIN)), Err(OriginRefusal::NotAllowed));
+        assert!(p.clone().also(DEV_ORIGIN).check(one(DEV_ORIGIN)).is_ok());
     }
 
     #[test]
