@@ -446,3 +446,69 @@ async fn many_small_frames_in_one_read_arrive_whole_and_in_order() -> TestResult
     relay.shutdown(Duration::from_secs(2)).await;
     Ok(())
 }
+
+/// Security review: a console target that never answers (a black hole) ends with 1011 once the
+/// connect timeout passes, and frees its session slot for the next console.
+#[tokio::test]
+async fn a_black_hole_target_closes_1011_and_frees_its_slot() -> TestResult {
+    // A listener with a full accept queue: the kernel drops further SYNs, so a connect hangs.
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let hole = socket.listen(1)?;
+    let hole_addr = hole.local_addr()?;
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(hole_addr),
+        )
+        .await
+        {
+            fillers.push(s);
+        }
+    }
+    let relay = relay_with(|c| {
+        c.connect_timeout = Duration::from_millis(500);
+        c.max_sessions = 1;
+    })
+    .await?;
+    let mut events = relay.subscribe();
+    let hole_ticket = ticket(&relay, onedeck_relay::Target::from(hole_addr), "vm 1")?;
+    let mut ws = connect(&relay, &hole_ticket).await?;
+    let close = tokio::time::timeout(Duration::from_secs(10), read_close(&mut ws))
+        .await??
+        .ok_or("no close frame")?;
+    assert_eq!(u16::from(close.code), 1011, "{close:?}");
+    match next_end(&mut events).await? {
+        SessionEvent::Ended { reason, .. } => assert!(
+            matches!(&reason, onedeck_relay::EndReason::TargetUnreachable { error } if error.contains("no answer within 500 ms")),
+            "{reason:?}"
+        ),
+        other => panic!("expected the session's end, got {other:?}"),
+    }
+    // The only slot is free again.
+    let echo = CountingTarget::echo().await?;
+    let next = ticket(&relay, echo.target(), "vm 2")?;
+    let mut ws = connect(&relay, &next).await?;
+    send(&mut ws, b"still here").await?;
+    assert_eq!(read_bytes(&mut ws, 10).await?, b"still here");
+    drop(hole);
+    Ok(())
+}
+
+/// Security review: hundreds of connections that never send a request do not lock a console out.
+#[tokio::test]
+async fn five_hundred_idle_sockets_do_not_keep_a_valid_ticket_out() -> TestResult {
+    let relay = relay_with(|_| {}).await?;
+    let mut idle = Vec::new();
+    for _ in 0..512 {
+        idle.push(tokio::net::TcpStream::connect(relay.local_addr()).await?);
+    }
+    let echo = CountingTarget::echo().await?;
+    let valid = ticket(&relay, echo.target(), "vm 1")?;
+    let mut ws = tokio::time::timeout(Duration::from_secs(10), connect(&relay, &valid)).await??;
+    send(&mut ws, b"ok").await?;
+    assert_eq!(read_bytes(&mut ws, 2).await?, b"ok");
+    assert_eq!(idle.len(), 512);
+    Ok(())
+}
