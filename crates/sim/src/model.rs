@@ -621,6 +621,10 @@ pub struct Vm {
     pub mon_seed: u64,
     /// Next snapshot ID.
     pub next_snapshot: u32,
+    /// The last STATE/LCM_STATE pairs the VM went through, oldest first (for the test hook
+    /// `GET /sim/vms/<id>/transitions`: a state lasting 50 ms is easy to miss by polling).
+    #[serde(skip)]
+    pub transitions: std::collections::VecDeque<(u32, u32)>,
 }
 
 /// VM STATE values (API.md §3).

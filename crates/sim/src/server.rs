@@ -318,6 +318,8 @@ enum HttpError {
     NotFound,
     /// `GET /sim/consoles/<id>/typed`: the simulator's test hook (not an oned path).
     ConsoleText(u32),
+    /// `GET /sim/vms/<id>/transitions`: the states a VM went through (test hook).
+    Transitions(u32),
 }
 
 /// Reads one request; returns its body. `embedded` holds the server's port when it runs as the
@@ -380,6 +382,15 @@ async fn read_request(
     }
     if !host_ok {
         return Err(HttpError::BadRequest("Host is not this server"));
+    }
+    if method == "GET"
+        && embedded.is_none()
+        && let Some(id) = path
+            .strip_prefix("/sim/vms/")
+            .and_then(|p| p.strip_suffix("/transitions"))
+            .and_then(|id| id.parse().ok())
+    {
+        return Err(HttpError::Transitions(id));
     }
     if method == "GET"
         && embedded.is_none()
@@ -454,6 +465,21 @@ async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::R
         .then(|| sock.local_addr().map(|a| a.port()).unwrap_or(0));
     let body = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut sock, embedded)).await {
         Err(_) | Ok(Err(HttpError::Closed)) => return,
+        Ok(Err(HttpError::Transitions(id))) => {
+            let text: String = shared
+                .lock()
+                .vms
+                .get(&id)
+                .map(|vm| {
+                    vm.transitions
+                        .iter()
+                        .map(|(st, lc)| format!("{st} {lc}\n"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            send(&mut sock, "200 OK", text.as_bytes(), "text/plain").await;
+            return;
+        }
         Ok(Err(HttpError::ConsoleText(id))) => {
             match shared.consoles.screen(id) {
                 Some(screen) => {

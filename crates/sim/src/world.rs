@@ -464,6 +464,10 @@ impl World {
             vm.state = st;
             vm.lcm = lc;
             vm.epoch += 1;
+            if vm.transitions.len() == 64 {
+                vm.transitions.pop_front();
+            }
+            vm.transitions.push_back((st, lc));
             // Times of the current history record follow the phases like oned's.
             if let Some(h) = vm.history.last_mut() {
                 match (st, lc) {
@@ -1581,6 +1585,7 @@ pub fn new_vm(
         console_gen: 0,
         mon_seed: uuid_seed,
         next_snapshot: 0,
+        transitions: std::collections::VecDeque::new(),
     }
 }
 
