@@ -70,6 +70,28 @@ def test_csp_blocks_inline_script(app):
     assert ran is False, "an inline script ran: the CSP is not strict"
 
 
+def test_blob_and_data_scripts_do_not_run(app):
+    # Security finding 10: Tauri's nonce gives no protection when script-src allows data: or
+    # blob: (CVE-2026-95626); neither may run in the real window.
+    WebDriverWait(app, 15).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=app-header]"))
+    )
+    ran = app.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        window.__blobRan = false;
+        window.__dataRan = false;
+        const blob = document.createElement('script');
+        blob.src = URL.createObjectURL(new Blob(['window.__blobRan = true'], {type: 'text/javascript'}));
+        const data = document.createElement('script');
+        data.src = 'data:text/javascript,window.__dataRan%20%3D%20true';
+        document.head.append(blob, data);
+        setTimeout(() => done([window.__blobRan, window.__dataRan]), 500);
+        """
+    )
+    assert ran == [False, False], f"blob:/data: scripts ran: {ran}"
+
+
 def test_capability_refuses_what_the_window_was_not_granted(app):
     # The main capability grants only the app commands the window uses: a core command outside
     # it (setting the window title) must be refused by Tauri's ACL, and the title must not change.

@@ -221,3 +221,36 @@ test("a refused grant shows the shell's message", async () => {
     await browser.close();
   }
 });
+
+// Security finding 10 (CVE-2017-18635 class): server-controlled strings are text, never HTML.
+const XSS = '<img src=x onerror="window.__xss = 1">';
+
+test("a VM name, desktop name or failure reason that is HTML renders as text", async () => {
+  const vnc = await startVncServer({ desktopName: XSS });
+  const { browser, page, problems } = await openApp(`${server.url}console.html`, {
+    console_connect: { ...grant(vnc.ticket(), null), vmName: XSS },
+  });
+  try {
+    await waitForState(page, "connected");
+    assert.equal(await page.title(), `${XSS} — OneDeck`, "the title holds the text as it is");
+    assert.equal(await page.evaluate(() => window.__xss), undefined, "no handler ran");
+    assert.equal(await page.locator('img[src="x"]').count(), 0, "no element was made from it");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+  const refusing = await startVncServer({ password: "right-pw", failureReason: XSS });
+  const second = await openApp(`${server.url}console.html`, {
+    console_connect: grant(refusing.ticket(), "wrong-pw"),
+  });
+  try {
+    await waitForState(second.page, "failed");
+    assert.ok((await second.page.getByTestId("console-detail").innerText()).includes(XSS), "shown as text");
+    assert.equal(await second.page.evaluate(() => window.__xss), undefined);
+    assert.equal(await second.page.locator('img[src="x"]').count(), 0);
+  } finally {
+    await second.browser.close();
+    await refusing.close();
+  }
+});

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { docsScreenshot, emitEvent, ipcCalls, openApp, screenshot, serveDist, setHandler } from "./harness.mjs";
-import { vm, vms, details, detailsById, monitoring, oned, shell, row, panel, ready, openDetails, until, callCount } from "./vm-fixtures.mjs";
+import { vm, vms, inventory, details, detailsById, monitoring, oned, shell, row, panel, ready, openDetails, until, callCount } from "./vm-fixtures.mjs";
 
 let server;
 before(async () => {
@@ -595,6 +595,29 @@ test("the monitoring charts draw the series, follow the range and say when there
     assert.equal(await panel(page).getByTestId("monitoring-empty").innerText(), "No monitoring data yet");
     assert.equal(await panel(page).getByTestId("vm-monitoring-chart").locator("canvas").count(), 0);
     assert.deepEqual(problems, [], "uPlot runs under the app's CSP");
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a VM name that is HTML renders as text in the table and the details panel", async () => {
+  const XSS = '<img src=x onerror="window.__xss = 1">';
+  const hostile = vm(3, XSS);
+  const { browser, page, problems } = await openApp(
+    server.url,
+    shell({
+      inventory_refresh: inventory([hostile, ...vms.slice(1)]),
+      vm_details: details(3, XSS),
+    }),
+  );
+  try {
+    await ready(page);
+    assert.equal(await row(page, 3).locator("td.name").innerText(), XSS);
+    await openDetails(page, 3);
+    assert.ok((await panel(page).innerText()).includes(XSS), "the panel shows the name as text");
+    assert.equal(await page.evaluate(() => window.__xss), undefined, "no handler ran");
+    assert.equal(await page.locator('img[src="x"]').count(), 0, "no element was made from it");
+    assert.deepEqual(problems, []);
   } finally {
     await browser.close();
   }

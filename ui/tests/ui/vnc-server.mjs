@@ -76,7 +76,7 @@ function vncResponse(password, challenge) {
  * Starts the server. `password` null offers security type None; otherwise VNC authentication.
  * Returns its port, the tickets it accepts, what it saw, and controls.
  */
-export async function startVncServer({ password = null, desktopName = "test-desktop" } = {}) {
+export async function startVncServer({ password = null, desktopName = "test-desktop", failureReason = "Authentication failed" } = {}) {
   const tickets = new Set();
   const seen = { connections: 0, refusedTickets: [], keys: [], authFailures: 0 };
   const sockets = new Set();
@@ -163,7 +163,7 @@ export async function startVncServer({ password = null, desktopName = "test-desk
             phase = "clientInit";
           } else {
             seen.authFailures += 1;
-            const reason = Buffer.from("Authentication failed");
+            const reason = Buffer.from(failureReason);
             send(Buffer.concat([u32(1), u32(reason.length), reason]));
             phase = "closed";
           }
