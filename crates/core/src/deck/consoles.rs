@@ -117,6 +117,29 @@ impl Deck {
         }
     }
 
+    /// Ends the live sessions of `profile`'s console windows whose VM `has_console` says no
+    /// longer has one (it left RUNNING, or is gone): the window stays and says why; a reconnect
+    /// asks the API again (security finding 10: sessions outliving their VM's state).
+    pub(super) fn end_consoles_without_console(
+        &self,
+        profile: &ProfileId,
+        has_console: impl Fn(VmId) -> bool,
+    ) {
+        let Some(relay) = &self.inner.relay else {
+            return;
+        };
+        let labels: Vec<String> = lock(&self.inner.consoles)
+            .by_label
+            .iter()
+            .filter(|(_, s)| &s.profile_id == profile && !has_console(s.vm_id))
+            .map(|(label, _)| label.clone())
+            .collect();
+        for label in labels {
+            tracing::info!(%label, "the VM no longer has a console: its session ends");
+            relay.close_sessions_for(&label);
+        }
+    }
+
     /// Labels of the console windows the app knows.
     pub fn console_labels(&self) -> Vec<String> {
         lock(&self.inner.consoles)

@@ -66,6 +66,11 @@ impl Deck {
         let fetched_at = SystemTime::now();
         let mut vms: Vec<VmSummary> = pool.vms.iter().map(VmSummary::of).collect();
         vms.sort_by_key(|v| v.id);
+        // The list holds only VMs that are not DONE: any other console of this profile is gone.
+        self.end_consoles_without_console(id, |vm| {
+            vms.binary_search_by_key(&vm, |v| v.id)
+                .is_ok_and(|i| vms[i].console)
+        });
         if id != DEMO_PROFILE_ID {
             let rows = vms
                 .iter()

@@ -64,20 +64,24 @@ impl Deck {
             let Ok(session) = self.session(&profile_id) else {
                 return;
             };
-            let (row, settled) = match session.client.vm_info(vm_id).await {
-                Ok(vm) if vm.state == VmState::Done => (None, true),
-                Ok(vm) => (Some(VmSummary::of(&vm)), is_settled(&vm)),
-                Err(onedeck_opennebula::Error::NoExists(_)) => (None, true),
+            let (row, settled, observed) = match session.client.vm_info(vm_id).await {
+                Ok(vm) if vm.state == VmState::Done => (None, true, true),
+                Ok(vm) => (Some(VmSummary::of(&vm)), is_settled(&vm), true),
+                Err(onedeck_opennebula::Error::NoExists(_)) => (None, true, true),
                 Err(e) if e.is_retryable() && !out_of_time => {
                     tracing::debug!(error = %e, vm = %vm_id, "watch: endpoint unreachable, trying again");
                     continue;
                 }
                 Err(e) => {
                     tracing::info!(error = %e, vm = %vm_id, "watch: giving up");
-                    (last.clone(), true)
+                    (last.clone(), true, false)
                 }
             };
             let settled = settled || out_of_time;
+            if observed {
+                let has_console = row.as_ref().is_some_and(|r| r.console);
+                self.end_consoles_without_console(&profile_id, |vm| vm != vm_id || has_console);
+            }
             if settled || row != last {
                 let _ = self.inner.events.send(DeckEvent::VmChanged {
                     profile_id: profile_id.clone(),

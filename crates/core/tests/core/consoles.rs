@@ -314,3 +314,79 @@ async fn a_console_target_on_this_machine_or_link_local_is_refused() -> TestResu
     sim.shutdown().await?;
     Ok(())
 }
+
+/// Security finding 10: a console session used to outlive its VM's RUNNING state. The simulator
+/// runs no consoles here: a stand-in VNC server on the VM's port stays up when the VM stops (as a
+/// hypervisor's may), so only the app can end the session.
+#[tokio::test]
+async fn powering_off_the_vm_ends_its_console_session() -> TestResult {
+    use tokio::io::AsyncWriteExt;
+    let sim = onedeck_sim::Simulator::start(onedeck_sim::SimConfig {
+        vnc: onedeck_sim::VncMode::None,
+        vnc_base: onedeck_sim::free_vnc_base(64)?,
+        users: vec![onedeck_sim::UserSpec {
+            name: crate::support::USER.into(),
+            password: crate::support::PASSWORD.into(),
+            admin: true,
+        }],
+        ..onedeck_sim::SimConfig::default()
+    })
+    .await?;
+    let env = Env::new()?;
+    let deck = env.deck().await?;
+    let profile = deck
+        .save_profile(
+            crate::support::input(&sim.endpoint_url(), onedeck_core::AuthModeName::Password),
+            Some(crate::support::PASSWORD.into()),
+            true,
+        )
+        .await?;
+    let inv = deck.inventory_refresh(&profile.id).await?;
+    let vm = inv
+        .vms
+        .iter()
+        .find(|v| v.console)
+        .ok_or("no VM with a console")?
+        .id;
+    let port = deck
+        .vm_details(&profile.id, vm)
+        .await?
+        .graphics
+        .and_then(|g| g.port)
+        .ok_or("no port")?;
+    let fake = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let server = tokio::spawn(async move {
+        while let Ok((mut s, _)) = fake.accept().await {
+            let _ = s.write_all(b"RFB 003.008\n").await;
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                while matches!(tokio::io::AsyncReadExt::read(&mut s, &mut buf).await, Ok(n) if n > 0)
+                {
+                }
+            });
+        }
+    });
+    let mut events = deck.subscribe();
+    let window = deck.console_open(&profile.id, vm).await?;
+    let grant = deck.console_connect(&window.label).await?;
+    let mut ws = connect(&grant.ws_url).await?;
+    assert_eq!(banner(&mut ws).await?, b"RFB 003.008\n");
+    deck.vm_action(&profile.id, vm, onedeck_core::VmAction::PoweroffHard)
+        .await?;
+    let DeckEvent::ConsoleEnded { label, reason, .. } = ended(&mut events).await? else {
+        unreachable!()
+    };
+    assert_eq!(label, window.label);
+    assert!(reason.contains("closed by the app"), "{reason}");
+    // The window stays registered: a reconnect asks the API again and hears why not.
+    let e = deck
+        .console_connect(&window.label)
+        .await
+        .err()
+        .ok_or("a powered-off VM got a ticket")?;
+    assert_eq!(e.kind(), ErrorKind::NoConsole, "{e}");
+    server.abort();
+    deck.shutdown().await;
+    sim.shutdown().await?;
+    Ok(())
+}
