@@ -96,6 +96,7 @@ class Sim:
 
 RUNNING, POWEROFF, DONE = (3, 3), (8, 0), (6, 0)
 HOTPLUG_SNAPSHOT = (3, 24)
+PENDING = (1, 0)
 
 
 def row(app, vm_id):
@@ -190,6 +191,8 @@ def test_create_act_reinstall_delete_each_checked_through_the_api(app, sim_url):
     assert doc.findtext("USER_TEMPLATE/BLOG_TITLE") == "My blog", "a default answer too"
     sim.wait_state(vm, RUNNING)
     wait.until(lambda d: row_state(d, vm) == "RUNNING")
+    states = sim.transitions(vm)
+    assert states.index(PENDING) < states.index(RUNNING), f"PENDING, then RUNNING by itself: {states}"
 
     open_details(app, wait, vm)
     act(app, wait, "poweroff")

@@ -1585,7 +1585,10 @@ pub fn new_vm(
         console_gen: 0,
         mon_seed: uuid_seed,
         next_snapshot: 0,
-        transitions: std::collections::VecDeque::new(),
+        transitions: std::collections::VecDeque::from([(
+            if hold { state::HOLD } else { state::PENDING },
+            0,
+        )]),
     }
 }
 
