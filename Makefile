@@ -14,7 +14,7 @@ PYTEST := .venv/bin/python -m pytest
 # no display, a private Xvfb.
 IN_SESSION := scripts/with-display.sh scripts/with-keyring.sh
 
-.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package check-package bench-ui test-release
+.PHONY: help deps deps-test ui app run dev test lint test-rust test-ui test-e2e test-python package check-package bench-ui test-release fuzz
 
 help:
 	@echo "make run      install what is missing, build, start OneDeck"
@@ -83,6 +83,19 @@ bench-ui: deps-test ui
 package: deps
 	$(TAURI) build --bundles deb
 	$(MAKE) --no-print-directory check-package
+
+# Long fuzzing runs (nightly + cargo-fuzz, installed when missing): every target for
+# FUZZ_SECONDS each, then the corpora are minimised. Short replays of the corpora run in `make test`.
+FUZZ_TARGETS := envelope documents frame_header profiles_file
+FUZZ_SECONDS ?= 600
+fuzz:
+	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	for t in $(FUZZ_TARGETS); do \
+		cargo +nightly fuzz run --fuzz-dir crates/fuzz -O $$t -- -max_len=8192 \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+		cargo +nightly fuzz cmin --fuzz-dir crates/fuzz -O $$t; \
+	done
 
 # The release binary `make package` built, in the real window: what debug builds cannot show
 # (the relay's release origin list). CI runs it after `make package`.

@@ -30,6 +30,8 @@
 
 pub mod client;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod secret;
 pub mod tls;

@@ -34,6 +34,8 @@
 
 mod error;
 mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod handshake;
 mod origin;

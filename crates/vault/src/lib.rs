@@ -31,6 +31,8 @@
 
 mod atomic;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod profile;
 mod profiles;
 mod secret;

@@ -287,7 +287,7 @@ fn read_file(path: &Path) -> Result<Vec<Profile>> {
 
 /// Parses the whole file; the version is checked before the schema so a newer file gets
 /// [`Error::NewerVersion`], not a confusing schema error.
-fn parse(path: &Path, text: &str) -> Result<Vec<Profile>> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<Profile>> {
     let table: toml::Table = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         corrupt(path, text, offset, e.message().trim())

@@ -4,6 +4,7 @@
 //! Tests named `child_*` are `#[ignore]`d: they are the bodies of child processes that the other
 //! tests start (a keyring store is per process, and a crash test needs a process to kill).
 
+mod corpus;
 mod crash;
 mod keyring;
 mod leak;
