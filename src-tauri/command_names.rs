@@ -13,6 +13,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "inventory_refresh",
     "console_open",
     "console_connect",
+    "console_last_end",
     "vm_details",
     "vm_action",
     "vm_bulk_action",

@@ -1,6 +1,6 @@
 //! Console windows: opened from the main window, connected from their own.
 
-use onedeck_core::{ConsoleGrant, Deck, ProfileId, VmId};
+use onedeck_core::{ConsoleEnd, ConsoleGrant, Deck, ProfileId, VmId};
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 
 use crate::error::CommandError;
@@ -32,4 +32,14 @@ pub async fn console_connect(
     deck: State<'_, Deck>,
 ) -> Result<ConsoleGrant, CommandError> {
     Ok(deck.console_connect(window.label()).await?)
+}
+
+/// How the calling console window's last session ended (`null` while none has): the window says
+/// why it closed (e.g. after a time without input).
+#[tauri::command]
+pub fn console_last_end(
+    window: WebviewWindow,
+    deck: State<'_, Deck>,
+) -> Result<Option<ConsoleEnd>, CommandError> {
+    Ok(deck.console_last_end(window.label())?)
 }

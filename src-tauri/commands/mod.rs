@@ -20,6 +20,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         inventory::inventory_refresh,
         console::console_open,
         console::console_connect,
+        console::console_last_end,
         vms::vm_details,
         vms::vm_action,
         vms::vm_bulk_action,
@@ -60,13 +61,13 @@ mod tests {
     }
 
     #[test]
-    fn console_windows_may_only_ask_for_their_ticket() {
+    fn console_windows_may_only_ask_for_their_ticket_and_how_it_ended() {
         let text = include_str!("../capabilities/console.json");
         let cap: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
         assert_eq!(cap["windows"], serde_json::json!(["console-*"]));
         assert_eq!(
             cap["permissions"],
-            serde_json::json!(["allow-console-connect"])
+            serde_json::json!(["allow-console-connect", "allow-console-last-end"])
         );
         let main: serde_json::Value =
             serde_json::from_str(include_str!("../capabilities/main.json")).expect("valid JSON");
@@ -74,6 +75,10 @@ mod tests {
         assert!(
             !granted.iter().any(|p| p == "allow-console-connect"),
             "the main window never holds a console ticket"
+        );
+        assert!(
+            !granted.iter().any(|p| p == "allow-console-last-end"),
+            "only a console window asks how its own session ended"
         );
     }
 }

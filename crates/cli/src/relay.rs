@@ -47,6 +47,10 @@ pub struct Args {
     /// Target connect timeout, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     pub connect_timeout_ms: u64,
+    /// Close a session after this many seconds without key, pointer, clipboard or resize input
+    /// (update requests do not count); 0, the default here, never closes one.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub idle_timeout: u64,
     /// Runtime worker threads: 0 (the default) for one per core, as in the app; 1 runs everything
     /// on one thread (docs/PERFORMANCE.md compares both).
     #[arg(long, default_value_t = 0)]
@@ -78,6 +82,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         max_sessions: args.max_sessions,
         connect_timeout: Duration::from_millis(args.connect_timeout_ms),
         recording_dir: args.record.clone(),
+        input_idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         ..RelayConfig::default()
     };
     let relay = Relay::start(config).await?;

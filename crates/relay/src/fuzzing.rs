@@ -1,5 +1,19 @@
-//! Entry points for the fuzz targets (`crates/fuzz`) and their corpus replay test: what a
-//! WebSocket client sends, parsed without panicking whatever the bytes. Not API.
+//! Entry points for the fuzz targets (`crates/fuzz`) and their corpus replay tests: what a
+//! WebSocket client, a VNC server or a recording file holds, parsed without panicking whatever
+//! the bytes. Not API.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::{RelayConfig, StaticToken, Target, relay::Inner};
+
+/// The token the handshake target's relay accepts.
+pub const FUZZ_TOKEN: &str = "fuzz-token-0123456789";
 
 /// A client frame header, then the payload unmasked as the pumps do.
 pub fn frame_header(data: &[u8]) {
@@ -9,4 +23,139 @@ pub fn frame_header(data: &[u8]) {
         let mut payload = data[used.min(end)..end].to_vec();
         crate::frame::unmask(&mut payload, header.mask, 0);
     }
+}
+
+/// The client's side of a connection, from memory: reads `input` in pieces of at most 61
+/// bytes (so requests straddle reads), swallows what the relay answers.
+struct Scripted<'a> {
+    input: &'a [u8],
+}
+
+impl AsyncRead for Scripted<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let n = self.input.len().min(buf.remaining()).min(61);
+        buf.put_slice(&self.input[..n]);
+        self.input = &self.input[n..];
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Scripted<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        b: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(Ok(b.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// An HTTP upgrade request as the relay reads it: tungstenite's parser, then every guard. A
+/// request the relay admits must carry the allowed Origin and Host and the token. Returns
+/// whether it was admitted.
+pub fn upgrade_request(data: &[u8]) -> bool {
+    thread_local! {
+        static RUNTIME: Option<tokio::runtime::Runtime> =
+            tokio::runtime::Builder::new_current_thread().enable_time().build().ok();
+    }
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 4242));
+    let inner = Inner::new(RelayConfig::default(), addr);
+    inner.tickets.replace_static(vec![StaticToken {
+        token: FUZZ_TOKEN.to_owned(),
+        target: Target::new("127.0.0.1", 5900),
+    }]);
+    let admitted = RUNTIME.with(|rt| {
+        let rt = rt.as_ref().expect("a current-thread runtime");
+        rt.block_on(crate::handshake::upgrade(
+            &inner,
+            &mut Scripted { input: data },
+        ))
+        .is_ok()
+    });
+    if admitted {
+        let has = |needle: &[u8]| {
+            data.windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+        };
+        assert!(has(FUZZ_TOKEN.as_bytes()), "admitted without the token");
+        assert!(
+            has(b"tauri://localhost") || has(b"http://tauri.localhost"),
+            "admitted without the app's Origin"
+        );
+        assert!(
+            has(b"127.0.0.1:4242") || has(b"localhost:4242") || has(b"[::1]:4242"),
+            "admitted without the relay's Host"
+        );
+    }
+    admitted
+}
+
+/// Both directions of an RFB session, interleaved: each piece is a length byte (its top bit
+/// says which side sends) and that many bytes. Returns where the session ended up and how
+/// many inputs were decoded.
+pub fn rfb_streams(mut data: &[u8]) -> (crate::rfb::Phase, usize) {
+    let mut o = crate::rfb::Observer::new();
+    let (mut events, mut client_bytes) = (0usize, 0usize);
+    while let [head, rest @ ..] = data {
+        let n = usize::from(head & 0x7f).min(rest.len());
+        let (piece, rest) = rest.split_at(n);
+        if head & 0x80 == 0 {
+            o.server_bytes(piece);
+        } else {
+            client_bytes += piece.len();
+            o.client_bytes(piece, |_| events += 1);
+            assert!(
+                events <= client_bytes / 6,
+                "more events than messages could hold"
+            );
+        }
+        data = rest;
+    }
+    assert!(o.secret_bytes() <= 32, "a challenge and a response at most");
+    (o.phase().clone(), events)
+}
+
+/// A recording: an odd first byte reads the rest as a zstd stream; an even one reads the rest
+/// as a recording's decompressed content (compressed here first, so the fuzzer reaches the
+/// record parser). Returns the records read before the end or the first error.
+pub fn recording(data: &[u8]) -> usize {
+    let Some((&mode, rest)) = data.split_first() else {
+        return 0;
+    };
+    let compressed = if mode & 1 == 1 {
+        rest.to_vec()
+    } else {
+        match zstd::encode_all(rest, 1) {
+            Ok(c) => c,
+            Err(_) => return 0,
+        }
+    };
+    let Ok(reader) = crate::RecordingReader::from_reader("fuzz", std::io::Cursor::new(compressed))
+    else {
+        return 0;
+    };
+    // A zstd stream may expand a thousandfold: stop reading past 64 MiB of records.
+    let (mut total, mut records) = (0usize, 0usize);
+    for record in reader {
+        match record {
+            Ok(crate::Record::Data { bytes, .. }) => total += bytes.len(),
+            Ok(crate::Record::End { .. }) => {}
+            Err(_) => break,
+        }
+        records += 1;
+        if total > 64 << 20 {
+            break;
+        }
+    }
+    records
 }

@@ -11,7 +11,6 @@ use std::{
 use serde::Serialize;
 use tokio::{
     io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf},
-    net::TcpStream,
     sync::OwnedSemaphorePermit,
 };
 use tokio_tungstenite::tungstenite::{
@@ -85,13 +84,13 @@ pub(crate) struct Admission {
 
 /// Wraps the client socket during the handshake: counts what is read and fails the read once
 /// the request passes [`MAX_REQUEST_BYTES`].
-struct Capped<'a> {
-    inner: &'a mut TcpStream,
+struct Capped<'a, S> {
+    inner: &'a mut S,
     read: usize,
     exceeded: bool,
 }
 
-impl AsyncRead for Capped<'_> {
+impl<S: AsyncRead + Unpin> AsyncRead for Capped<'_, S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -112,7 +111,7 @@ impl AsyncRead for Capped<'_> {
     }
 }
 
-impl AsyncWrite for Capped<'_> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Capped<'_, S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -240,9 +239,9 @@ fn error_response(rejection: Rejection) -> ErrorResponse {
 /// Runs the upgrade on `stream` (bounded in size here, in time by the caller). On success the
 /// 101 answer has been sent and the stream is ready for frames: tungstenite 0.30 refuses bytes
 /// after the request ("junk after request"), so nothing was read past it.
-pub(crate) async fn upgrade(
+pub(crate) async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
     inner: &Arc<Inner>,
-    stream: &mut TcpStream,
+    stream: &mut S,
 ) -> Result<Admission, Rejection> {
     let mut outcome = None;
     let mut capped = Capped {

@@ -250,7 +250,7 @@ fn write_record(w: &mut impl Write, kind: u8, at_us: u64, bytes: &[u8]) -> io::R
 pub struct RecordingReader {
     path: PathBuf,
     meta: RecordingMeta,
-    dec: zstd::stream::Decoder<'static, BufReader<BufReader<File>>>,
+    dec: Box<dyn Read + Send>,
     ended: bool,
 }
 
@@ -275,14 +275,26 @@ impl RecordingReader {
             path: path.clone(),
             source,
         })?;
-        let dec = zstd::stream::Decoder::new(BufReader::new(file)).map_err(|source| Error::Io {
+        Self::from_reader(path, BufReader::new(file))
+    }
+
+    /// Reads a recording from `compressed` (its zstd stream); `name` names it in errors.
+    ///
+    /// # Errors
+    /// As [`RecordingReader::open`].
+    pub fn from_reader(
+        name: impl Into<PathBuf>,
+        compressed: impl Read + Send + 'static,
+    ) -> Result<Self> {
+        let path = name.into();
+        let dec = zstd::stream::Decoder::new(compressed).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
         let mut r = Self {
             path,
             meta: placeholder_meta(),
-            dec,
+            dec: Box::new(dec),
             ended: false,
         };
         let mut head = [0u8; 12];
@@ -331,8 +343,15 @@ impl RecordingReader {
         if len > MAX_RECORD_LEN {
             return Err(self.bad(&format!("record of {len} bytes")));
         }
-        let mut bytes = vec![0u8; len as usize];
-        self.read_exact_fmt(&mut bytes, "record payload")?;
+        // Grows with what is really there: a corrupt length cannot make the reader allocate.
+        let mut bytes = Vec::new();
+        (&mut self.dec)
+            .take(u64::from(len))
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.bad(&format!("record payload: {e}")))?;
+        if bytes.len() != len as usize {
+            return Err(self.bad("file ends inside the record payload"));
+        }
         let rec = match head[0] {
             KIND_TO_CLIENT => Record::Data {
                 direction: Direction::ToClient,

@@ -51,6 +51,10 @@ pub struct RelayConfig {
     pub keepalive_interval: Duration,
     /// Where recordings go; `None` disables recording whatever the tickets ask.
     pub recording_dir: Option<PathBuf>,
+    /// A session with no key, pointer, clipboard or resize input for this long is closed
+    /// ([`EndReason::InputIdle`](crate::EndReason::InputIdle)); `None` never closes one. Update
+    /// requests the viewer sends on its own do not count as input.
+    pub input_idle_timeout: Option<Duration>,
 }
 
 impl Default for RelayConfig {
@@ -63,6 +67,7 @@ impl Default for RelayConfig {
             connect_timeout: Duration::from_secs(5),
             keepalive_interval: Duration::from_secs(30),
             recording_dir: None,
+            input_idle_timeout: None,
         }
     }
 }
@@ -89,6 +94,23 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The shared state of a relay listening (or, for the fuzz targets, pretending to listen)
+    /// on `local_addr`.
+    pub fn new(config: RelayConfig, local_addr: SocketAddr) -> Arc<Self> {
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Arc::new(Self {
+            permits: Arc::new(Semaphore::new(config.max_sessions)),
+            config,
+            local_addr,
+            tickets: TicketStore::default(),
+            events,
+            next_id: AtomicU64::new(1),
+            cancel: CancellationToken::new(),
+            sessions: Mutex::new(HashMap::new()),
+            tracker: TaskTracker::new(),
+        })
+    }
+
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Arc<SessionShared>>> {
         // Every mutation is a single insert/remove: a poisoned map is still consistent.
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
@@ -144,18 +166,7 @@ impl Relay {
             addr: config.listen,
             source,
         })?;
-        let (events, _) = broadcast::channel(EVENT_CAPACITY);
-        let inner = Arc::new(Inner {
-            permits: Arc::new(Semaphore::new(config.max_sessions)),
-            config,
-            local_addr,
-            tickets: TicketStore::default(),
-            events,
-            next_id: AtomicU64::new(1),
-            cancel: CancellationToken::new(),
-            sessions: Mutex::new(HashMap::new()),
-            tracker: TaskTracker::new(),
-        });
+        let inner = Inner::new(config, local_addr);
         inner
             .tracker
             .spawn(accept_loop(Arc::clone(&inner), listener));

@@ -35,6 +35,7 @@ use crate::{
     Target,
     frame::{self, MAX_CONTROL_PAYLOAD, MAX_SERVER_HEADER},
     handshake::{Admission, Rejection},
+    input::InputWatch,
     recording::{Direction, Recorder, RecordingMeta},
     relay::Inner,
 };
@@ -111,6 +112,12 @@ pub enum EndReason {
     UnsupportedData,
     /// The app closed the session ([`Relay::close_session`](crate::Relay::close_session)). Close 1000.
     ClosedByApp,
+    /// No input from the person at the console (keys, pointer, clipboard, resize) for the
+    /// relay's `input_idle_timeout`. Close 1000.
+    InputIdle {
+        /// The timeout, in seconds.
+        after_secs: u64,
+    },
     /// The relay is shutting down. Close 1001.
     Shutdown,
 }
@@ -129,6 +136,7 @@ impl EndReason {
             Self::ProtocolError { .. } => (1002, "WebSocket protocol error"),
             Self::UnsupportedData => (1003, "text frames are not supported"),
             Self::ClosedByApp => (1000, "session closed by the app"),
+            Self::InputIdle { .. } => (1000, "closed after a time without input"),
             Self::Shutdown => (1001, "relay shutting down"),
         })
     }
@@ -147,6 +155,9 @@ impl fmt::Display for EndReason {
             Self::ProtocolError { detail } => write!(f, "WebSocket protocol error: {detail}"),
             Self::UnsupportedData => f.write_str("client sent a text frame"),
             Self::ClosedByApp => f.write_str("closed by the app"),
+            Self::InputIdle { after_secs } => {
+                write!(f, "no input for {after_secs} s: closed")
+            }
             Self::Shutdown => f.write_str("relay shut down"),
         }
     }
@@ -400,20 +411,33 @@ async fn drive(
     tracing::debug!("target connected");
 
     let keepalive = inner.config.keepalive_interval;
+    let watch = InputWatch::new();
+    let input_idle = inner.config.input_idle_timeout;
     let (outcome, was_cancelled) = {
         let (cr, cw) = client.split();
         let (tr, tw) = target_stream.split();
         let (ctrl_tx, ctrl_rx) = mpsc::channel(4);
-        let down = pump_down(tr, cw, ctrl_rx, shared, rec, keepalive);
-        let up = pump_up(cr, tw, ctrl_tx, shared, rec, keepalive * 2);
+        let down = pump_down(tr, cw, ctrl_rx, shared, rec, &watch, keepalive);
+        let up = pump_up(cr, tw, ctrl_tx, shared, rec, &watch, keepalive * 2);
         tokio::pin!(down, up);
         let grace = tokio::time::sleep(Duration::MAX / 4);
         tokio::pin!(grace);
+        let idle = tokio::time::sleep(input_idle.unwrap_or(Duration::MAX / 4));
+        tokio::pin!(idle);
         let (mut down_done, mut up_done) = (false, false);
         let mut first: Option<EndReason> = None;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break (first.unwrap_or_else(cancelled), true),
+                _ = &mut idle, if input_idle.is_some() => {
+                    let timeout = input_idle.unwrap_or_default();
+                    let due = watch.last_input() + timeout;
+                    if Instant::now() >= due {
+                        let after_secs = timeout.as_secs();
+                        break (first.unwrap_or(EndReason::InputIdle { after_secs }), true);
+                    }
+                    idle.as_mut().reset(due);
+                }
                 r = &mut down, if !down_done => {
                     down_done = true;
                     first.get_or_insert(r);
@@ -492,6 +516,7 @@ async fn pump_down(
     mut ctrl: mpsc::Receiver<Control>,
     shared: &SessionShared,
     rec: Option<&Recorder>,
+    watch: &InputWatch,
     keepalive: Duration,
 ) -> EndReason {
     let mut buf = vec![0u8; MAX_SERVER_HEADER + INITIAL_BUFFER];
@@ -523,6 +548,7 @@ async fn pump_down(
             peak = n;
             shared.peak_to_client.fetch_max(n, Ordering::Relaxed);
         }
+        watch.server(&buf[MAX_SERVER_HEADER..MAX_SERVER_HEADER + n]);
         if let Some(rec) = rec {
             rec.data(
                 Direction::ToClient,
@@ -540,9 +566,10 @@ async fn pump_down(
         }
         shared.to_client.fetch_add(n as u64, Ordering::Relaxed);
         if MAX_SERVER_HEADER + n == buf.len() {
-            // A full read: this session moves bulk data (a framebuffer update).
+            // A full read: this session moves bulk data (a framebuffer update). Spliced bytes
+            // bypass the relay, so only once the RFB handshake has been watched.
             #[cfg(target_os = "linux")]
-            if rec.is_none() {
+            if rec.is_none() && watch.server_settled() {
                 match crate::zero_copy::Pipe::new() {
                     Ok(pipe) => {
                         drop(buf);
@@ -705,6 +732,7 @@ async fn pump_up(
     ctrl: mpsc::Sender<Control>,
     shared: &SessionShared,
     rec: Option<&Recorder>,
+    watch: &InputWatch,
     idle_timeout: Duration,
 ) -> EndReason {
     let mut buf = vec![0u8; INITIAL_BUFFER];
@@ -811,6 +839,7 @@ async fn pump_up(
                     }
                     let chunk = &mut buf[start..start + avail];
                     frame::unmask(chunk, mask, offset);
+                    watch.client(chunk, |_| {});
                     if let Some(rec) = rec {
                         rec.data(Direction::ToTarget, chunk).await;
                     }

@@ -3,7 +3,11 @@
 // object: never logged, never put in the DOM.
 import RFB from "@novnc/novnc";
 import { t } from "../lib/i18n/messages";
-import { consoleConnect, IpcError } from "../lib/ipc";
+import { consoleConnect, consoleLastEnd, IpcError } from "../lib/ipc";
+import type { ConsoleEnd } from "../lib/ipc-types";
+
+/** Asks how the session ended; the app learns it just after the socket closes. */
+export type EndLookup = () => Promise<ConsoleEnd | null>;
 
 /** What the toolbar shows (also the `data-state` end-to-end tests read). */
 export type ConsoleState = "connecting" | "connected" | "disconnected" | "failed";
@@ -30,8 +34,32 @@ export class ConsoleSession {
   #attempt = 0;
   readonly #factory: RfbFactory;
 
-  constructor(factory: RfbFactory = noVnc) {
+  readonly #lastEnd: EndLookup;
+
+  constructor(factory: RfbFactory = noVnc, lastEnd: EndLookup = consoleLastEnd) {
     this.#factory = factory;
+    this.#lastEnd = lastEnd;
+  }
+
+  /** Replaces the plain "ended" sentence with the app's reason when it has a specific one. */
+  async #explainEnd(attempt: number): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      let end: ConsoleEnd | null;
+      try {
+        end = await this.#lastEnd();
+      } catch {
+        return;
+      }
+      if (attempt !== this.#attempt) return;
+      if (end) {
+        if (end.kind === "input_idle") {
+          const minutes = Math.max(1, Math.round((end.idleSecs ?? 0) / 60));
+          this.detail = t("console_ended_idle", { minutes });
+        }
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Connects into `target` with a fresh ticket; also used to reconnect. */
@@ -82,6 +110,7 @@ export class ConsoleSession {
       if (event.detail.clean) {
         this.state = "disconnected";
         this.detail = t("console_ended_clean");
+        void this.#explainEnd(attempt);
       } else {
         this.state = "failed";
         this.detail = wasConnected ? t("console_ended_lost") : t("console_unreachable");

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type RFB from "@novnc/novnc";
-import type { ConsoleGrant } from "../lib/ipc";
+import type { ConsoleEnd, ConsoleGrant } from "../lib/ipc";
 
 // noVNC needs a DOM at import time; every test passes its own RFB factory instead.
 vi.mock("@novnc/novnc", () => ({ default: class {} }));
@@ -41,10 +41,14 @@ class FakeRfb extends EventTarget {
   }
 }
 
-async function setup(grants: (ConsoleGrant | { reject: { kind: string; message: string } })[]) {
+async function setup(
+  grants: (ConsoleGrant | { reject: { kind: string; message: string } })[],
+  lastEnds: (ConsoleEnd | null)[] = [],
+) {
   const { mockIPC } = await import("@tauri-apps/api/mocks");
   const { ConsoleSession } = await import("./session.svelte");
-  mockIPC(() => {
+  mockIPC((cmd) => {
+    if (cmd === "console_last_end") return lastEnds.shift() ?? null;
     const next = grants.shift();
     if (!next) throw { kind: "internal", message: "no more grants" };
     if ("reject" in next) throw next.reject;
@@ -80,6 +84,25 @@ describe("ConsoleSession", () => {
     made[0]?.fire("disconnect", { clean: false });
     expect(session.state).toBe("failed");
     expect(session.detail).toBe("The connection to the VM was lost.");
+  });
+
+  it("says when the app closed the session for want of input", async () => {
+    // The app learns the end just after the socket closes: the first answer is still null.
+    const { session, made } = await setup([grant("a")], [null, { kind: "input_idle", reason: "no input for 3600 s: closed", idleSecs: 3600 }]);
+    await session.connect(target);
+    made[0]?.fire("connect");
+    made[0]?.fire("disconnect", { clean: true });
+    expect(session.state).toBe("disconnected");
+    expect(session.detail).toBe("The console session ended.");
+    await vi.waitFor(() => expect(session.detail).toBe("Closed after 60 minutes without keyboard or mouse input. Reconnect to go on."));
+  });
+
+  it("keeps the plain sentence for other clean ends", async () => {
+    const { session, made } = await setup([grant("a")], [{ kind: "target_closed", reason: "target closed the connection", idleSecs: null }]);
+    await session.connect(target);
+    made[0]?.fire("disconnect", { clean: true });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(session.detail).toBe("The console session ended.");
   });
 
   it("keeps the security failure's reason over the disconnect that follows", async () => {

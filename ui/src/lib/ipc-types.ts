@@ -94,6 +94,16 @@ export interface ConsoleEnded {
   vmId: number;
   profileId: string;
   reason: string;
+  /** The relay's stable name of the end, e.g. `input_idle`. */
+  kind: string;
+}
+
+/** How a console window's last session ended (`console_last_end`). */
+export interface ConsoleEnd {
+  kind: string;
+  reason: string;
+  /** For `input_idle`: the timeout in seconds. */
+  idleSecs: number | null;
 }
 
 /** Payload of the `signed-out` event: the shell dropped a profile's session (expired token…). */

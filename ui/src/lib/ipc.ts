@@ -3,7 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
-import type { AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
+import type { AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
 
 export * from "./ipc-types";
 
@@ -163,6 +163,11 @@ export function consoleOpen(args: { id: string; vmId: number }): Promise<void> {
 }
 
 /** Console windows only: a fresh single-use ticket for the calling window's VM. */
+/** How this console window's last session ended; null until the app has learnt it. */
+export function consoleLastEnd(): Promise<ConsoleEnd | null> {
+  return call<ConsoleEnd | null>("console_last_end");
+}
+
 export function consoleConnect(): Promise<ConsoleGrant> {
   return call<ConsoleGrant>("console_connect");
 }

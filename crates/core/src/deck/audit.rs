@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use super::{Deck, LiveSession, lock};
 use crate::error::Result;
-use crate::view::DeckEvent;
+use crate::view::{ConsoleEnd, DeckEvent};
 
 impl Deck {
     /// The console audit log, newest first (one profile's, or everyone's).
@@ -110,7 +110,22 @@ impl Deck {
                 reason,
                 ..
             } => {
-                let Some(live) = lock(&self.inner.consoles).live.remove(&id) else {
+                let end = ConsoleEnd {
+                    kind: reason_code(&reason),
+                    reason: reason.to_string(),
+                    idle_secs: match reason {
+                        onedeck_relay::EndReason::InputIdle { after_secs } => Some(after_secs),
+                        _ => None,
+                    },
+                };
+                let live = {
+                    let mut consoles = lock(&self.inner.consoles);
+                    if let Some(slot) = consoles.by_label.get_mut(&label) {
+                        slot.last_end = Some(end.clone());
+                    }
+                    consoles.live.remove(&id)
+                };
+                let Some(live) = live else {
                     return;
                 };
                 if let Some(audit) = live.audit {
@@ -118,7 +133,7 @@ impl Deck {
                         ended_at: SystemTime::now(),
                         bytes_to_client: stats.bytes_to_client,
                         bytes_to_server: stats.bytes_to_target,
-                        end_reason: reason_code(&reason),
+                        end_reason: end.kind.clone(),
                     };
                     if let Err(e) = self.with_store(move |s| s.audit_end(audit, &end)).await {
                         tracing::warn!(error = %e, "could not complete the console audit row");
@@ -128,7 +143,8 @@ impl Deck {
                     label,
                     profile_id: live.profile_id,
                     vm_id: live.vm_id,
-                    reason: reason.to_string(),
+                    reason: end.reason,
+                    kind: end.kind,
                 });
             }
             SessionEvent::Rejected { peer, reason } => {

@@ -6,7 +6,7 @@ use onedeck_vault::{Profile, ProfileId};
 
 use super::{ConsoleSlot, Deck, lock};
 use crate::error::{Error, Result};
-use crate::view::{ConsoleGrant, ConsoleWindow};
+use crate::view::{ConsoleEnd, ConsoleGrant, ConsoleWindow};
 
 impl Deck {
     // ---- consoles ----
@@ -50,6 +50,7 @@ impl Deck {
                 vm_name: vm.name.clone(),
                 target,
                 guard,
+                last_end: None,
             },
         );
         Ok(ConsoleWindow {
@@ -89,8 +90,13 @@ impl Deck {
             }
         }
         let relay = self.relay()?;
-        let consoles = lock(&self.inner.consoles);
-        let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
+        let mut consoles = lock(&self.inner.consoles);
+        let slot = consoles
+            .by_label
+            .get_mut(label)
+            .ok_or(Error::UnknownConsole)?;
+        // The end of the session this ticket replaces is no longer news.
+        slot.last_end = None;
         // One live session per window (security finding 5): a new ticket revokes the window's
         // unused ones and ends its current session, as a reconnect means.
         relay.revoke_tickets(label);
@@ -138,6 +144,16 @@ impl Deck {
             tracing::info!(%label, "the VM no longer has a console: its session ends");
             relay.close_sessions_for(&label);
         }
+    }
+
+    /// How the last session of console window `label` ended (`None` while none has).
+    ///
+    /// # Errors
+    /// [`Error::UnknownConsole`] for a window the app did not open.
+    pub fn console_last_end(&self, label: &str) -> Result<Option<ConsoleEnd>> {
+        let consoles = lock(&self.inner.consoles);
+        let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
+        Ok(slot.last_end.clone())
     }
 
     /// Labels of the console windows the app knows.

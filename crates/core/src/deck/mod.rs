@@ -30,7 +30,7 @@ pub use vms::{MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN};
 pub use watch::{WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled};
 
 use crate::error::{Error, Result};
-use crate::view::{DeckEvent, SecretStorage};
+use crate::view::{ConsoleEnd, DeckEvent, SecretStorage};
 
 /// How long shutdown waits for the relay's sessions and the background tasks.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);
@@ -63,6 +63,10 @@ pub enum DemoPolicy {
     /// Never.
     Never,
 }
+
+/// A console with no input from the person at it (keys, pointer, clipboard) for this long is
+/// closed: a console left open on an unattended laptop is a signed-in shell for whoever passes.
+pub const CONSOLE_IDLE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Everything [`Deck::start`] needs.
 #[derive(Debug, Clone)]
@@ -103,7 +107,10 @@ impl Default for DeckConfig {
         Self {
             config_dir: None,
             data_dir: None,
-            relay: Some(RelayConfig::default()),
+            relay: Some(RelayConfig {
+                input_idle_timeout: Some(CONSOLE_IDLE_TIMEOUT),
+                ..RelayConfig::default()
+            }),
             secrets: SecretBackend::OsKeyring,
             demo: DemoPolicy::WhenNoProfile,
             renewal_interval: Duration::from_secs(60),
@@ -138,6 +145,8 @@ struct ConsoleSlot {
     target: ConsoleTarget,
     /// Where the target may resolve to (see `consoles::checked_target`).
     guard: onedeck_relay::TargetGuard,
+    /// How the window's last session ended, for the window to say why.
+    last_end: Option<ConsoleEnd>,
 }
 
 #[derive(Default)]

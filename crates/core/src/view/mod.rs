@@ -271,6 +271,18 @@ pub struct ConsoleWindow {
     pub existing: bool,
 }
 
+/// How a console window's last session ended, for the window to say why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsoleEnd {
+    /// The relay's stable name of the end (e.g. `input_idle`, `target_closed`).
+    pub kind: String,
+    /// The same in English words, for logs.
+    pub reason: String,
+    /// For `input_idle`: the timeout, in seconds.
+    pub idle_secs: Option<u64>,
+}
+
 /// What a console window needs to connect. Holds secrets: sent over IPC to that window only,
 /// never logged, never stored.
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -317,6 +329,8 @@ pub enum DeckEvent {
         vm_id: VmId,
         /// How it ended, in words.
         reason: String,
+        /// How it ended, as the relay's stable name (e.g. `input_idle`, `target_closed`).
+        kind: String,
     },
     /// A VM changed after an operation the app started: its new row, or `None` when it is gone
     /// (DONE or deleted). `settled` is true on the last event of the watch.
@@ -370,6 +384,7 @@ mod tests {
             profile_id: ProfileId::parse("lab").expect("a valid id"),
             vm_id: VmId(7),
             reason: "closed".into(),
+            kind: "client_closed".into(),
         };
         let json = serde_json::to_value(&ended).expect("plain data");
         assert_eq!(

@@ -390,3 +390,41 @@ async fn powering_off_the_vm_ends_its_console_session() -> TestResult {
     sim.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_console_without_input_closes_and_its_window_learns_why() -> TestResult {
+    let env = Env::new()?;
+    let mut config = env.config(DemoPolicy::WhenNoProfile);
+    assert_eq!(
+        config.relay.as_ref().and_then(|r| r.input_idle_timeout),
+        Some(onedeck_core::CONSOLE_IDLE_TIMEOUT),
+        "the app closes idle consoles by default"
+    );
+    if let Some(relay) = &mut config.relay {
+        relay.input_idle_timeout = Some(Duration::from_secs(1));
+    }
+    let deck = Deck::start(config).await?;
+    let inv = deck.inventory_refresh(&demo_profile_id()).await?;
+    let vm = inv.vms.iter().find(|v| v.console).ok_or("no console")?.id;
+    let mut events = deck.subscribe();
+    let window = deck.console_open(&demo_profile_id(), vm).await?;
+    assert_eq!(deck.console_last_end(&window.label)?, None);
+    let grant = deck.console_connect(&window.label).await?;
+    let mut ws = connect(&grant.ws_url).await?;
+    assert_eq!(banner(&mut ws).await?, b"RFB 003.008\n");
+    // The viewer says nothing more: no key, no pointer.
+    let DeckEvent::ConsoleEnded { kind, .. } = ended(&mut events).await? else {
+        unreachable!()
+    };
+    assert_eq!(kind, "input_idle");
+    let end = deck
+        .console_last_end(&window.label)?
+        .ok_or("the window's last end is known")?;
+    assert_eq!((end.kind.as_str(), end.idle_secs), ("input_idle", Some(1)));
+    // A new ticket starts afresh; another window's end is not this one's.
+    deck.console_connect(&window.label).await?;
+    assert_eq!(deck.console_last_end(&window.label)?, None);
+    assert!(deck.console_last_end("console-elsewhere").is_err());
+    deck.shutdown().await;
+    Ok(())
+}

@@ -1,18 +1,78 @@
-//! The WebSocket-frame fuzz corpus (`crates/fuzz/corpus/frame_header`), replayed on stable
-//! through the fuzz target's entry point: no input may panic.
+//! The relay's fuzz corpora (`crates/fuzz/corpus/*`), replayed on stable through the fuzz
+//! targets' entry points: no input may panic, and the hand-written seeds give the answers their
+//! names promise.
+
+use std::path::PathBuf;
+
+use onedeck_relay::{fuzzing, rfb::Phase};
+
+/// Every file of one corpus, by name.
+fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let bytes = std::fs::read(e.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, bytes)
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the {target} corpus is committed");
+    files
+}
 
 #[test]
 fn frame_header_corpus_replays_without_panic() {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/frame_header");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-    {
-        let bytes = std::fs::read(entry.path()).unwrap_or_else(|e| panic!("{e}"));
-        onedeck_relay::fuzzing::frame_header(&bytes);
-        n += 1;
+    for (_, bytes) in corpus("frame_header") {
+        fuzzing::frame_header(&bytes);
     }
-    assert!(n > 0, "the corpus is committed");
+}
+
+#[test]
+fn handshake_corpus_replays_and_only_the_valid_seeds_are_admitted() {
+    let mut admitted = Vec::new();
+    for (name, bytes) in corpus("handshake") {
+        if fuzzing::upgrade_request(&bytes) && name.starts_with("seed-") {
+            admitted.push(name);
+        }
+    }
+    assert_eq!(
+        admitted,
+        [
+            "seed-binary_subprotocol",
+            "seed-valid",
+            "seed-websockify_path"
+        ]
+    );
+}
+
+#[test]
+fn rfb_corpus_replays_and_the_seeds_end_where_expected() {
+    for (name, bytes) in corpus("rfb_streams") {
+        let (phase, events) = fuzzing::rfb_streams(&bytes);
+        match name.as_str() {
+            "seed-v38" => assert_eq!((phase, events), (Phase::Normal, 6)),
+            "seed-v33" | "seed-v37" => assert_eq!((phase, events), (Phase::Normal, 1)),
+            "seed-auth_failed" => assert_eq!(phase, Phase::Failed),
+            "seed-vencrypt" => assert!(matches!(phase, Phase::Opaque(_))),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn recording_corpus_replays_and_bad_seeds_stop_early() {
+    for (name, bytes) in corpus("recording") {
+        let records = fuzzing::recording(&bytes);
+        match name.as_str() {
+            "seed-plain" | "seed-zstd" => assert_eq!(records, 5, "{name}"),
+            "seed-truncated" => assert_eq!(records, 4, "{name}: all but the cut end record"),
+            "seed-v2" => assert_eq!(records, 0, "{name}: a newer version is refused"),
+            _ => {}
+        }
+    }
 }

@@ -17,8 +17,9 @@ impl Drop for Qemu {
     }
 }
 
-#[tokio::test]
-async fn rfb_handshake_with_qemu_through_the_relay() -> TestResult {
+/// Starts QEMU with a VNC server on a free display; `None` (the test skips) when QEMU is not
+/// installed and `make test` did not require it.
+async fn start_qemu(test: &str) -> TestResult<Option<(Qemu, u16)>> {
     let Some(qemu_path) = std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
             .map(|d| d.join(QEMU))
@@ -29,14 +30,15 @@ async fn rfb_handshake_with_qemu_through_the_relay() -> TestResult {
             std::env::var_os("ONEDECK_REQUIRE_QEMU").is_none(),
             "{QEMU} is required (ONEDECK_REQUIRE_QEMU is set) but not installed"
         );
-        eprintln!(
-            "SKIPPED rfb_handshake_with_qemu_through_the_relay: {QEMU} is not installed (apt install qemu-system-x86)"
-        );
-        return Ok(());
+        eprintln!("SKIPPED {test}: {QEMU} is not installed (apt install qemu-system-x86)");
+        return Ok(None);
     };
     // A free display number: VNC display N listens on 5900 + N.
+    // Tests of this binary start QEMU in parallel: each scans from its own offset.
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let first = 40 + NEXT.fetch_add(13, std::sync::atomic::Ordering::SeqCst) % 60;
     let mut display = None;
-    for n in 40..100u16 {
+    for n in (first..100u16).chain(40..first) {
         if std::net::TcpListener::bind(("127.0.0.1", 5900 + n)).is_ok() {
             display = Some(n);
             break;
@@ -78,6 +80,15 @@ async fn rfb_handshake_with_qemu_through_the_relay() -> TestResult {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(up, "QEMU's VNC server did not listen on {port}");
+    Ok(Some((qemu, port)))
+}
+
+#[tokio::test]
+async fn rfb_handshake_with_qemu_through_the_relay() -> TestResult {
+    let Some((mut qemu, port)) = start_qemu("rfb_handshake_with_qemu_through_the_relay").await?
+    else {
+        return Ok(());
+    };
 
     let relay = relay_with(|_| {}).await?;
     let t = ticket(
@@ -96,6 +107,109 @@ async fn rfb_handshake_with_qemu_through_the_relay() -> TestResult {
     let sec = read_bytes(&mut ws, 1).await?;
     assert!(sec[0] > 0, "QEMU offers at least one security type");
     drop(ws);
+    relay.shutdown(Duration::from_secs(2)).await;
+    qemu.0.kill().await?;
+    Ok(())
+}
+
+/// Reads exactly `n` bytes of the stream, keeping what came beyond them (the relay frames
+/// whatever each read of the target returned, so messages need not align with frames).
+async fn take(ws: &mut Ws, pending: &mut Vec<u8>, n: usize) -> TestResult<Vec<u8>> {
+    if pending.len() < n {
+        let more = read_bytes(ws, n - pending.len()).await?;
+        pending.extend_from_slice(&more);
+    }
+    let rest = pending.split_off(n);
+    Ok(std::mem::replace(pending, rest))
+}
+
+/// The viewer's side of an RFB 3.8 handshake with no security (QEMU without a password), up
+/// to and including ServerInit.
+async fn rfb_handshake(ws: &mut Ws) -> TestResult {
+    let mut p = Vec::new();
+    assert_eq!(take(ws, &mut p, 12).await?, b"RFB 003.008\n");
+    send(ws, b"RFB 003.008\n").await?;
+    let n = take(ws, &mut p, 1).await?[0];
+    let types = take(ws, &mut p, usize::from(n)).await?;
+    assert!(
+        types.contains(&1),
+        "QEMU without a password offers None: {types:?}"
+    );
+    send(ws, &[1]).await?;
+    assert_eq!(
+        take(ws, &mut p, 4).await?,
+        [0, 0, 0, 0],
+        "SecurityResult OK"
+    );
+    send(ws, &[1]).await?; // ClientInit, shared
+    let head = take(ws, &mut p, 24).await?;
+    let name_len = u32::from_be_bytes([head[20], head[21], head[22], head[23]]);
+    take(ws, &mut p, name_len as usize).await?;
+    assert!(p.is_empty(), "nothing before the first update request");
+    Ok(())
+}
+
+const UPDATE_REQUEST: [u8; 10] = [3, 1, 0, 0, 0, 0, 0, 16, 0, 16];
+/// A PointerEvent: no button, at (5, 5).
+const POINTER: [u8; 6] = [5, 0, 0, 5, 0, 5];
+
+/// Sends `message` every 100 ms for `span`, answering pings; `Some(close)` if the relay closed.
+async fn keep_sending(
+    ws: &mut Ws,
+    message: &[u8],
+    span: Duration,
+) -> TestResult<Option<(u16, String)>> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let until = tokio::time::Instant::now() + span;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => return Ok(None),
+            _ = tick.tick() => send(ws, message).await?,
+            m = ws.next() => match m {
+                Some(Ok(Message::Close(Some(c)))) => return Ok(Some((c.code.into(), c.reason.to_string()))),
+                Some(Ok(Message::Close(None))) | None => return Err("closed without a code".into()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            },
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_qemu_console_without_input_is_closed_after_the_idle_timeout() -> TestResult {
+    let test = "a_qemu_console_without_input_is_closed_after_the_idle_timeout";
+    let Some((mut qemu, port)) = start_qemu(test).await? else {
+        return Ok(());
+    };
+    let relay = relay_with(|c| c.input_idle_timeout = Some(Duration::from_secs(2))).await?;
+    let mut events = relay.subscribe();
+    let target = onedeck_relay::Target::new("127.0.0.1", port);
+
+    // Pointer input keeps a session open past the timeout; once it stops, the session closes.
+    let mut ws = connect(&relay, &ticket(&relay, target.clone(), "busy")?).await?;
+    rfb_handshake(&mut ws).await?;
+    let closed = keep_sending(&mut ws, &POINTER, Duration::from_millis(4500)).await?;
+    assert_eq!(
+        closed, None,
+        "input arrived every 100 ms: the session stays"
+    );
+    let closed = keep_sending(&mut ws, &UPDATE_REQUEST, Duration::from_secs(10)).await?;
+    let (code, reason) = closed.ok_or("no close within 10 s of the last input")?;
+    assert_eq!(code, 1000);
+    assert!(reason.contains("without input"), "{reason}");
+    match next_end(&mut events).await? {
+        onedeck_relay::SessionEvent::Ended { reason, label, .. } => {
+            assert_eq!(label, "busy");
+            assert_eq!(
+                reason,
+                onedeck_relay::EndReason::InputIdle { after_secs: 2 }
+            );
+        }
+        other => return Err(format!("unexpected {other:?}").into()),
+    }
+    until_no_sessions(&relay).await?;
     relay.shutdown(Duration::from_secs(2)).await;
     qemu.0.kill().await?;
     Ok(())
