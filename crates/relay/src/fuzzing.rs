@@ -68,12 +68,22 @@ pub fn upgrade_request(data: &[u8]) -> bool {
         static RUNTIME: Option<tokio::runtime::Runtime> =
             tokio::runtime::Builder::new_current_thread().enable_time().build().ok();
     }
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 4242));
-    let inner = Inner::new(RelayConfig::default(), addr);
-    inner.tickets.replace_static(vec![StaticToken {
-        token: FUZZ_TOKEN.to_owned(),
-        target: Target::new("127.0.0.1", 5900),
-    }]);
+    thread_local! {
+        // One relay state for every input: the token is reusable, and an admission's permit
+        // is returned when it is dropped.
+        static INNER: std::sync::Arc<Inner> = {
+            let inner = Inner::new(
+                RelayConfig::default(),
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 4242)),
+            );
+            inner.tickets.replace_static(vec![StaticToken {
+                token: FUZZ_TOKEN.to_owned(),
+                target: Target::new("127.0.0.1", 5900),
+            }]);
+            inner
+        };
+    }
+    let inner = INNER.with(std::sync::Arc::clone);
     let admitted = RUNTIME.with(|rt| {
         let rt = rt.as_ref().expect("a current-thread runtime");
         rt.block_on(crate::handshake::upgrade(
@@ -126,22 +136,19 @@ pub fn rfb_streams(mut data: &[u8]) -> (crate::rfb::Phase, usize) {
 }
 
 /// A recording: an odd first byte reads the rest as a zstd stream; an even one reads the rest
-/// as a recording's decompressed content (compressed here first, so the fuzzer reaches the
-/// record parser). Returns the records read before the end or the first error.
+/// as a recording's decompressed content (so the fuzzer reaches the record parser without
+/// paying for zstd on every input). Returns the records read before the end or the first error.
 pub fn recording(data: &[u8]) -> usize {
     let Some((&mode, rest)) = data.split_first() else {
         return 0;
     };
-    let compressed = if mode & 1 == 1 {
-        rest.to_vec()
+    let cursor = std::io::Cursor::new(rest.to_vec());
+    let reader = if mode & 1 == 1 {
+        crate::RecordingReader::from_reader("fuzz", cursor)
     } else {
-        match zstd::encode_all(rest, 1) {
-            Ok(c) => c,
-            Err(_) => return 0,
-        }
+        crate::RecordingReader::from_decompressed("fuzz".into(), Box::new(cursor))
     };
-    let Ok(reader) = crate::RecordingReader::from_reader("fuzz", std::io::Cursor::new(compressed))
-    else {
+    let Ok(reader) = reader else {
         return 0;
     };
     // A zstd stream may expand a thousandfold: stop reading past 64 MiB of records.

@@ -291,10 +291,15 @@ impl RecordingReader {
             path: path.clone(),
             source,
         })?;
+        Self::from_decompressed(path, Box::new(dec))
+    }
+
+    /// Reads a recording's decompressed content (the fuzz target's way past zstd).
+    pub(crate) fn from_decompressed(path: PathBuf, dec: Box<dyn Read + Send>) -> Result<Self> {
         let mut r = Self {
             path,
             meta: placeholder_meta(),
-            dec: Box::new(dec),
+            dec,
             ended: false,
         };
         let mut head = [0u8; 12];
