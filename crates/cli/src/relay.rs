@@ -115,9 +115,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 }
             }
             ev = events.recv() => match ev {
-                Ok(SessionEvent::Ended { id, label, target, stats, reason }) => tracing::info!(
+                Ok(SessionEvent::Ended { id, label, target, stats, reason, recording }) => tracing::info!(
                     session = %id, %label, %target, to_client = stats.bytes_to_client,
-                    to_target = stats.bytes_to_target, ms = stats.duration.as_millis() as u64, %reason, "session ended"
+                    to_target = stats.bytes_to_target, ms = stats.duration.as_millis() as u64, %reason,
+                    recording = recording.as_ref().map(|r| r.path.display().to_string()),
+                    head = recording.as_ref().map(|r| r.head.as_str()), "session ended"
                 ),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::debug!(missed = n, "event log lagged"),

@@ -45,13 +45,36 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// A recording file is not in the format described in docs/RECORDING.md, or is truncated.
+    /// A recording file is not in the format described in docs/RECORDING.md.
     #[error("{path}: not a valid OneDeck recording: {message}")]
     RecordingFormat {
         /// The recording file.
         path: PathBuf,
         /// What is wrong with it.
         message: String,
+    },
+    /// A recording of a newer format version than this build reads.
+    #[error(
+        "{path}: recording format version {found}; this build reads version {supported} (update OneDeck)"
+    )]
+    RecordingNewer {
+        /// The recording file.
+        path: PathBuf,
+        /// The file's version.
+        found: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
+    /// A recording's hash chain is broken: it was edited, truncated or reordered after it was
+    /// written (or the disk corrupted it).
+    #[error("{path}: recording broken at {link}: {what}")]
+    RecordingBroken {
+        /// The recording file.
+        path: PathBuf,
+        /// The first broken link, e.g. `chunk 17` or `the end`.
+        link: String,
+        /// What is wrong there.
+        what: String,
     },
 }
 

@@ -53,7 +53,7 @@ pub use error::{Error, Result};
 pub use guard::{MIN_GUARDED_PORT, TargetGuard};
 pub use handshake::{MAX_REQUEST_BYTES, Rejection};
 pub use origin::{DEV_ORIGIN, OriginPolicy, OriginRefusal, TAURI_ORIGINS, host_allowed};
-pub use recording::{Direction, Record, RecordingMeta, RecordingReader};
+pub use recording::{Record, RecordingMeta, RecordingReader, RecordingSummary};
 pub use relay::{
     EVENT_CAPACITY, HANDSHAKE_TIMEOUT, MAX_PENDING_HANDSHAKES, Relay, RelayConfig, ShutdownReport,
 };

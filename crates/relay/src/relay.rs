@@ -51,6 +51,8 @@ pub struct RelayConfig {
     pub keepalive_interval: Duration,
     /// Where recordings go; `None` disables recording whatever the tickets ask.
     pub recording_dir: Option<PathBuf>,
+    /// A recording stops growing at this size (its trailer says so); the session goes on.
+    pub recording_max_bytes: u64,
     /// A session with no key, pointer, clipboard or resize input for this long is closed
     /// ([`EndReason::InputIdle`](crate::EndReason::InputIdle)); `None` never closes one. Update
     /// requests the viewer sends on its own do not count as input.
@@ -67,6 +69,7 @@ impl Default for RelayConfig {
             connect_timeout: Duration::from_secs(5),
             keepalive_interval: Duration::from_secs(30),
             recording_dir: None,
+            recording_max_bytes: 2 << 30,
             input_idle_timeout: None,
         }
     }

@@ -35,8 +35,8 @@ use crate::{
     Target,
     frame::{self, MAX_CONTROL_PAYLOAD, MAX_SERVER_HEADER},
     handshake::{Admission, Rejection},
-    input::InputWatch,
-    recording::{Direction, Recorder, RecordingMeta},
+    input::{ClientPart, InputWatch, ServerPart},
+    recording::{Recorder, RecordingMeta, RecordingSummary},
     relay::Inner,
 };
 
@@ -234,6 +234,8 @@ pub enum SessionEvent {
         stats: SessionStats,
         /// Why it ended.
         reason: EndReason,
+        /// The finished recording, when the session was recorded and its file is complete.
+        recording: Option<RecordingSummary>,
     },
     /// A connection was refused before the upgrade; nothing was dialled.
     Rejected {
@@ -319,7 +321,7 @@ pub(crate) async fn run(
                 started_unix_ms,
                 writer: concat!("onedeck-relay ", env!("CARGO_PKG_VERSION")).to_owned(),
             };
-            match Recorder::create(dir, &meta) {
+            match Recorder::create(dir, &meta, inner.config.recording_max_bytes) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     tracing::warn!(session = %id, error = %e, "cannot record this session; relaying without a recording");
@@ -359,9 +361,10 @@ pub(crate) async fn run(
         .instrument(span.clone())
         .await;
     span.in_scope(|| tracing::info!(reason = %reason, "session ended"));
-    if let Some(r) = recorder {
-        r.end(reason.to_string()).await;
-    }
+    let recording = match recorder {
+        Some(r) => r.end(reason.to_string()).await,
+        None => None,
+    };
     inner.unregister(id);
     drop(permit);
     let _ = inner.events.send(SessionEvent::Ended {
@@ -370,6 +373,7 @@ pub(crate) async fn run(
         target: shared.target.clone(),
         stats: shared.stats(),
         reason,
+        recording,
     });
 }
 
@@ -548,13 +552,17 @@ async fn pump_down(
             peak = n;
             shared.peak_to_client.fetch_max(n, Ordering::Relaxed);
         }
-        watch.server(&buf[MAX_SERVER_HEADER..MAX_SERVER_HEADER + n]);
+        let bytes = &buf[MAX_SERVER_HEADER..MAX_SERVER_HEADER + n];
+        let part = watch.server(bytes);
         if let Some(rec) = rec {
-            rec.data(
-                Direction::ToClient,
-                &buf[MAX_SERVER_HEADER..MAX_SERVER_HEADER + n],
-            )
-            .await;
+            match part {
+                ServerPart::Handshake => {}
+                ServerPart::Init { init, from } => {
+                    rec.server_init(&init).await;
+                    rec.server(&bytes[from..]).await;
+                }
+                ServerPart::Messages => rec.server(bytes).await,
+            }
         }
         let start = frame::put_server_header(&mut buf, MAX_SERVER_HEADER, frame::OP_BINARY, n);
         if client
@@ -708,6 +716,19 @@ enum UpState {
     },
 }
 
+/// Hands what the person did to the recorder (and, once, why the observer gave up).
+async fn record_inputs(rec: &Recorder, inputs: &mut ClientPart, watch: &InputWatch) {
+    for event in inputs.events.drain(..) {
+        rec.event(event).await;
+    }
+    for (len, text) in inputs.cut_texts.drain(..) {
+        rec.cut_text(len, &text).await;
+    }
+    if let Some(why) = watch.opaque_reason() {
+        rec.note_once(&why).await;
+    }
+}
+
 /// Payload ranges gathered from one read before they are written with one vectored write.
 const MAX_RANGES: usize = 16;
 
@@ -743,6 +764,7 @@ async fn pump_up(
     let idle = tokio::time::sleep(idle_timeout);
     tokio::pin!(idle);
     let mut peak = 0usize;
+    let mut inputs = ClientPart::default();
     // Ends the session from this side, asking the downstream pump to send the Close.
     macro_rules! finish {
         ($reason:expr, $echo:expr) => {{
@@ -839,9 +861,12 @@ async fn pump_up(
                     }
                     let chunk = &mut buf[start..start + avail];
                     frame::unmask(chunk, mask, offset);
-                    watch.client(chunk, |_| {});
-                    if let Some(rec) = rec {
-                        rec.data(Direction::ToTarget, chunk).await;
+                    match rec {
+                        Some(rec) => {
+                            watch.client(chunk, Some(&mut inputs));
+                            record_inputs(rec, &mut inputs, watch).await;
+                        }
+                        None => watch.client(chunk, None),
                     }
                     // Queue the range; one vectored write per buffer instead of one per frame
                     // (a 64 KiB message straddles reads, which otherwise costs a tiny write).

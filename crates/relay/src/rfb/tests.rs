@@ -66,7 +66,9 @@ fn play(steps: &[Step], piece: usize) -> (Observer, Vec<ClientEvent>, usize) {
     let mut active = 0;
     for step in steps {
         match step {
-            S(b) => b.chunks(piece).for_each(|c| o.server_bytes(c)),
+            S(b) => b.chunks(piece).for_each(|c| {
+                o.server_bytes(c);
+            }),
             C(b) => {
                 for c in b.chunks(piece) {
                     active += o.client_bytes(c, |e| events.push(e));
