@@ -7,6 +7,7 @@ mode, echo through the relay, token file reload, recording, and a clean stop on 
 
 import base64
 import hashlib
+import json
 import os
 import re
 import signal
@@ -263,20 +264,70 @@ def test_token_file_is_reloaded(relay_factory, echo_target, tmp_path):
     assert status == 403, "tokens removed from the file stop working"
 
 
-def test_record_writes_a_zstd_recording(relay_factory, echo_target, tmp_path):
-    port, _ = echo_target
+@pytest.fixture
+def rfb_target():
+    """A minimal RFB 3.8 server (no authentication): handshake, ServerInit, then one update
+    after the viewer's first key; stopped at the end."""
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        conn, _ = srv.accept()
+        with conn:
+            conn.sendall(b"RFB 003.008\n")
+            recv_exact(conn, 12)
+            conn.sendall(bytes([1, 1]))
+            recv_exact(conn, 1)
+            conn.sendall(b"\x00\x00\x00\x00")
+            recv_exact(conn, 1)
+            name = b"py-rfb"
+            conn.sendall(struct.pack("!HH", 64, 48) + bytes([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]) + struct.pack("!I", len(name)) + name)
+            recv_exact(conn, 16)  # two key events
+            conn.sendall(b"\x02")  # a Bell
+            conn.recv(100)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    srv.close()
+
+
+def test_record_writes_a_verifiable_recording_with_the_keys(cli, relay_factory, rfb_target, tmp_path):
     tf = tmp_path / "tokens"
-    tf.write_text(f"vm1: 127.0.0.1:{port}\n")
+    tf.write_text(f"vm1: 127.0.0.1:{rfb_target}\n")
     rec = tmp_path / "rec"
     relay = relay_factory(tf, "--record", str(rec))
     status, _, s = handshake(relay, "vm1")
     assert status == 101
     with s:
-        send_binary(s, b"hello")
-        assert recv_frame(s) == (2, b"hello")
+        got = b""
+        send_binary(s, b"RFB 003.008\n")
+        while len(got) < 12 + 2:
+            got += recv_frame(s)[1]
+        send_binary(s, b"\x01")
+        send_binary(s, b"\x01")  # ClientInit
+        while len(got) < 12 + 2 + 4 + 24 + 6:
+            got += recv_frame(s)[1]
+        send_binary(s, bytes([4, 1, 0, 0, 0, 0, 0, 0x71]) + bytes([4, 0, 0, 0, 0, 0, 0, 0x71]))  # q
+        while len(got) < 12 + 2 + 4 + 24 + 6 + 1:
+            got += recv_frame(s)[1]
         s.sendall(bytes([0x88, 0x82]) + b"\x00\x00\x00\x00" + struct.pack("!H", 1000))
-        assert recv_frame(s)[0] == 8, "the relay answers the Close"
     assert relay.stop() == 0
     files = list(rec.glob("*.odrec"))
     assert len(files) == 1, files
-    assert files[0].read_bytes()[:4] == b"\x28\xb5\x2f\xfd", "a zstd stream (docs/RECORDING.md)"
+    path = files[0]
+    data = path.read_bytes()
+    assert data[:8] == b"ODREC\x00\x02\x00", "format 2 (docs/RECORDING.md)"
+    assert path.stat().st_mode & 0o777 == 0o600
+    keys = json.loads(subprocess.run([cli, "--json", "recording", "keys", str(path)], capture_output=True, text=True, check=True).stdout)
+    assert [(k["down"], k["keysym"], k["text"], k["key"]) for k in keys] == [(True, 0x71, "q", "q"), (False, 0x71, None, "q")]
+    assert keys[0]["t_ms"] <= keys[1]["t_ms"]
+    ok = subprocess.run([cli, "--json", "recording", "verify", str(path)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["intact"] is True
+    broken = bytearray(data)
+    broken[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(broken))
+    bad = subprocess.run([cli, "--json", "recording", "verify", str(path)], capture_output=True, text=True)
+    assert bad.returncode == 1
+    verdict = json.loads(bad.stdout)
+    assert verdict["intact"] is False and verdict["link"], verdict

@@ -43,6 +43,8 @@ pub enum Failure {
     Core(Error),
     /// Anything else (exit 1).
     Other(anyhow::Error),
+    /// Exit 1, the command already printed why (e.g. as JSON).
+    Silent,
 }
 
 impl From<Error> for Failure {
@@ -132,6 +134,7 @@ async fn connect(profile: Option<&str>, direct: &Direct) -> Outcome<Connected> {
                 renew_before_secs: None,
                 console_hosts: None,
                 allow_plain_http: direct.allow_plain_http,
+                record_consoles: false,
             };
             deck.sign_in_direct(input, password).await?;
             let id = ProfileId::parse(DIRECT_PROFILE_ID).map_err(Error::from)?;
@@ -192,5 +195,6 @@ pub fn report(failure: Failure) -> std::process::ExitCode {
             eprintln!("onedeck-cli: {}", format!("{e:#}").replace('\n', " "));
             std::process::ExitCode::from(1)
         }
+        Failure::Silent => std::process::ExitCode::from(1),
     }
 }

@@ -7,6 +7,7 @@
 mod decode;
 mod front;
 mod profile;
+mod recording;
 mod relay;
 mod sim;
 mod template;
@@ -46,6 +47,8 @@ enum Command {
     Relay(relay::Args),
     /// Manage endpoint profiles and their secrets.
     Profile(profile::Args),
+    /// Read a console recording: its keystroke timeline, its integrity.
+    Recording(recording::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,9 @@ fn main() -> ExitCode {
         Command::Profile(args) => {
             refuse_profile(profile).and_then(|()| profile::run(args, cli.json))
         }
+        Command::Recording(args) => {
+            refuse_profile(profile).and_then(|()| recording::run(args, cli.json))
+        }
         other => refuse_profile(profile)
             .and_then(|()| refuse_json(cli.json))
             .and_then(|()| {
@@ -71,7 +77,10 @@ fn main() -> ExitCode {
                     Command::Decode(args) => decode::run(args),
                     Command::Sim(args) => sim::run(args),
                     Command::Relay(args) => relay::run(args),
-                    Command::Vm(_) | Command::Template(_) | Command::Profile(_) => Ok(()),
+                    Command::Vm(_)
+                    | Command::Template(_)
+                    | Command::Profile(_)
+                    | Command::Recording(_) => Ok(()),
                 }
                 .map_err(Failure::Other)
             }),
@@ -96,7 +105,7 @@ fn refuse_profile(profile: Option<&str>) -> Result<(), Failure> {
 fn refuse_json(json: bool) -> Result<(), Failure> {
     if json {
         return Err(Failure::Usage(
-            "--json applies to `vm`, `template` and `profile`".into(),
+            "--json applies to `vm`, `template`, `profile` and `recording`".into(),
         ));
     }
     Ok(())

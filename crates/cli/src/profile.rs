@@ -93,6 +93,9 @@ struct AddArgs {
     /// Accept a plain http:// URL to another machine (the password crosses the network in clear).
     #[arg(long)]
     allow_plain_http: bool,
+    /// Record this endpoint's console sessions (screen, keys typed, clicks; docs/RECORDING.md).
+    #[arg(long)]
+    record_consoles: bool,
     /// Console address override, HOST=ADDRESS (repeatable).
     #[arg(long = "console-host", value_name = "HOST=ADDRESS")]
     console_hosts: Vec<String>,
@@ -158,6 +161,7 @@ fn run_add(config: DeckConfig, add: AddArgs) -> Outcome {
         renew_before_secs: add.login_token.map(|_| add.renew_before),
         console_hosts: Some(console_hosts),
         allow_plain_http: add.allow_plain_http,
+        record_consoles: add.record_consoles,
     };
     runtime()?.block_on(async {
         let deck = Deck::start(config).await?;

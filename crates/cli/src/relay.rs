@@ -85,6 +85,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         input_idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         ..RelayConfig::default()
     };
+    // Before the banner: whoever reads it may send SIGTERM at once.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
     let relay = Relay::start(config).await?;
     relay.set_static_tokens(tokens);
     eprintln!(
@@ -95,8 +98,6 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let mut events = relay.subscribe();
     let mut mtime = modified(&args.token_file);
     let mut poll = tokio::time::interval(TOKEN_FILE_POLL);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot listen for SIGTERM")?;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     Storage,
     /// OpenNebula could not create the VM (a bad template, a name taken).
     Allocation,
+    /// A console recording cannot be read: broken (edited, truncated), of a newer format, or
+    /// not a recording; `params` say where and what.
+    Recording,
 }
 
 /// An error as it crosses IPC and as the CLI's `--json` prints it: the stable `kind`, an English
@@ -159,6 +162,9 @@ pub enum Error {
     /// This front end runs no console relay (the CLI).
     #[error("consoles need the app: this front end runs no console relay")]
     NoRelay,
+    /// The console session was not recorded, or retention deleted its recording.
+    #[error("console session {0} has no recording to read (not recorded, or deleted by retention)")]
+    NoRecording(i64),
 }
 
 /// Short for `std::result::Result<T, onedeck_core::Error>`.
@@ -176,6 +182,11 @@ impl Error {
             Self::Vault(_) => ErrorKind::Internal,
             Self::Store(_) => ErrorKind::Storage,
             Self::OpenNebula(e) => one_kind(e),
+            Self::Relay(
+                onedeck_relay::Error::RecordingBroken { .. }
+                | onedeck_relay::Error::RecordingFormat { .. }
+                | onedeck_relay::Error::RecordingNewer { .. },
+            ) => ErrorKind::Recording,
             Self::Relay(_) | Self::Demo(_) | Self::Task(_) => ErrorKind::Internal,
             Self::InvalidInput { .. } => ErrorKind::InvalidInput,
             Self::SecretMissing(_) => ErrorKind::SecretMissing,
@@ -188,6 +199,7 @@ impl Error {
             Self::UserInput(_) => ErrorKind::InvalidInput,
             Self::PartlyCreated { source, .. } => one_kind(source),
             Self::NoRelay => ErrorKind::Internal,
+            Self::NoRecording(_) => ErrorKind::NotFound,
         }
     }
 
@@ -232,6 +244,25 @@ impl Error {
                 put!("problem", json!("required"));
                 put!("changed", json!(field));
                 put!("profile", json!(profile));
+            }
+            Self::Relay(onedeck_relay::Error::RecordingBroken { link, what, .. }) => {
+                put!("problem", json!("broken"));
+                put!("link", json!(link));
+                put!("detail", json!(what));
+            }
+            Self::Relay(onedeck_relay::Error::RecordingNewer {
+                found, supported, ..
+            }) => {
+                put!("problem", json!("newer"));
+                put!("found", json!(found));
+                put!("supported", json!(supported));
+            }
+            Self::Relay(onedeck_relay::Error::RecordingFormat { message, .. }) => {
+                put!("problem", json!("format"));
+                put!("detail", json!(message));
+            }
+            Self::NoRecording(id) => {
+                put!("auditId", json!(id));
             }
             Self::SecretMissing(name) | Self::NotSignedIn(name) | Self::TokenExpired(name) => {
                 put!("profile", json!(name));

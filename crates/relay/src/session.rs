@@ -112,6 +112,12 @@ pub enum EndReason {
     UnsupportedData,
     /// The app closed the session ([`Relay::close_session`](crate::Relay::close_session)). Close 1000.
     ClosedByApp,
+    /// The ticket asks for a recording and none can be written (disk full, no directory):
+    /// the session is refused rather than relayed unrecorded. Close 1011.
+    RecordingUnavailable {
+        /// Why.
+        error: String,
+    },
     /// No input from the person at the console (keys, pointer, clipboard, resize) for the
     /// relay's `input_idle_timeout`. Close 1000.
     InputIdle {
@@ -137,6 +143,9 @@ impl EndReason {
             Self::UnsupportedData => (1003, "text frames are not supported"),
             Self::ClosedByApp => (1000, "session closed by the app"),
             Self::InputIdle { .. } => (1000, "closed after a time without input"),
+            Self::RecordingUnavailable { .. } => {
+                (1011, "this console must be recorded and cannot be")
+            }
             Self::Shutdown => (1001, "relay shutting down"),
         })
     }
@@ -155,6 +164,9 @@ impl fmt::Display for EndReason {
             Self::ProtocolError { detail } => write!(f, "WebSocket protocol error: {detail}"),
             Self::UnsupportedData => f.write_str("client sent a text frame"),
             Self::ClosedByApp => f.write_str("closed by the app"),
+            Self::RecordingUnavailable { error } => {
+                write!(f, "refused: cannot record the session ({error})")
+            }
             Self::InputIdle { after_secs } => {
                 write!(f, "no input for {after_secs} s: closed")
             }
@@ -312,7 +324,13 @@ pub(crate) async fn run(
     let Admission { grant, permit } = admission;
     let id = SessionId(inner.next_id.fetch_add(1, Ordering::Relaxed));
     let started_unix_ms = unix_ms(SystemTime::now());
+    // A session that must be recorded and cannot be is refused, never relayed unrecorded.
+    let mut unrecordable = None;
     let recorder = match (&inner.config.recording_dir, grant.record) {
+        (None, true) => {
+            unrecordable = Some("the relay has no recording directory".to_owned());
+            None
+        }
         (Some(dir), true) => {
             let meta = RecordingMeta {
                 session: id.0,
@@ -324,7 +342,8 @@ pub(crate) async fn run(
             match Recorder::create(dir, &meta, inner.config.recording_max_bytes) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    tracing::warn!(session = %id, error = %e, "cannot record this session; relaying without a recording");
+                    tracing::warn!(session = %id, error = %e, "cannot record this session: refused");
+                    unrecordable = Some(e.to_string());
                     None
                 }
             }
@@ -357,9 +376,18 @@ pub(crate) async fn run(
     });
     let span =
         tracing::info_span!("session", id = %id, label = %shared.label, target = %shared.target);
-    let reason = drive(&inner, &shared, &mut client, recorder.as_ref())
-        .instrument(span.clone())
-        .await;
+    let reason = match unrecordable {
+        Some(error) => {
+            let reason = EndReason::RecordingUnavailable { error };
+            send_close(&mut client, &reason).await;
+            reason
+        }
+        None => {
+            drive(&inner, &shared, &mut client, recorder.as_ref())
+                .instrument(span.clone())
+                .await
+        }
+    };
     span.in_scope(|| tracing::info!(reason = %reason, "session ended"));
     let recording = match recorder {
         Some(r) => r.end(reason.to_string()).await,

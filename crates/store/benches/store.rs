@@ -93,6 +93,8 @@ fn audit(c: &mut Criterion) {
                             bytes_to_client: 1,
                             bytes_to_server: 1,
                             end_reason: "client_closed".into(),
+                            recording_head: None,
+                            typed_text: None,
                         },
                     )
                     .expect("end");

@@ -84,6 +84,12 @@ impl Store {
             create_private_dir(dir)?;
         }
         create_private_file(path)?;
+        let mut store = Self::open_unchained(path)?;
+        store.chain_backfill()?;
+        Ok(store)
+    }
+
+    fn open_unchained(path: &Path) -> Result<Self> {
         match connect(path) {
             Ok(result) => Ok(Self {
                 conn: result?,

@@ -29,13 +29,15 @@
 //! ```
 
 mod audit;
+mod chain;
 mod db;
 mod error;
 mod inventory;
 mod migrations;
 mod recordings;
 
-pub use audit::{AuditId, AuditRecord, SessionEnd, SessionStart};
+pub use audit::{AuditFilter, AuditId, AuditRecord, SessionEnd, SessionStart};
+pub use chain::{Break, ChainReport};
 pub use db::{BUSY_TIMEOUT, DATA_DIR_ENV, FILE_NAME, Recovery, Store, default_data_dir};
 pub use error::{Error, Result};
 pub use inventory::{InventorySnapshot, VmRow};

@@ -60,8 +60,25 @@ INSERT OR IGNORE INTO recording (audit_id, path, profile_id, vm_id, started_at_m
 CREATE INDEX console_audit_by_profile ON console_audit(profile_id, started_at_ms DESC);
 ";
 
+/// Version 3: the audit log's hash chain (docs/SECURITY.md), each session's recording head and
+/// the text typed in it (for the audit view's search).
+const V3: &str = "
+ALTER TABLE console_audit ADD COLUMN recording_head TEXT;
+ALTER TABLE console_audit ADD COLUMN typed_text TEXT;
+CREATE TABLE audit_chain (
+    seq       INTEGER PRIMARY KEY,
+    at_ms     INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    audit_id  INTEGER,
+    body      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE INDEX audit_chain_by_row ON audit_chain(audit_id);
+";
+
 /// The ordered migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build creates and understands.
 pub fn latest() -> u32 {

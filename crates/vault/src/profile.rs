@@ -246,6 +246,9 @@ pub struct Profile {
     /// Placeholder for a later release: an SSH jump host for consoles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_jump: Option<SshJump>,
+    /// Record this endpoint's console sessions (screen, keys typed, clicks): off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record_consoles: bool,
 }
 
 impl TlsOptions {
@@ -270,6 +273,7 @@ impl Profile {
             vm_filter: VmFilter::Mine,
             console_hosts: BTreeMap::new(),
             ssh_jump: None,
+            record_consoles: false,
         };
         profile.validate()?;
         Ok(profile)

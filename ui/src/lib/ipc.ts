@@ -25,6 +25,7 @@ export const errorKinds = [
   "profileFile",
   "storage",
   "allocation",
+  "recording",
 ] as const;
 
 /** One of the shell's error codes. */

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use onedeck_opennebula::VmId;
 use onedeck_relay::SessionEvent;
-use onedeck_store::{SessionEnd, SessionStart};
+use onedeck_store::{NewRecording, SessionEnd, SessionStart};
 use tokio::sync::broadcast;
 
 use super::{Deck, LiveSession, lock};
@@ -87,17 +87,38 @@ impl Deck {
                     )
                 };
                 let vm_id = VmId(i32::try_from(start.vm_id).unwrap_or_default());
-                let audit = match self.with_store(move |s| s.audit_start(&start)).await {
-                    Ok(audit) => Some(audit),
+                let written = self
+                    .with_store(move |s| {
+                        let audit = s.audit_start(&start)?;
+                        let recording = match &start.recording_file {
+                            Some(path) => Some(s.recording_add(&NewRecording {
+                                audit_id: Some(audit),
+                                path: path.clone(),
+                                profile_id: start.profile_id.clone(),
+                                vm_id: start.vm_id,
+                                started_at: start.started_at,
+                                format: format!(
+                                    "odrec/{}",
+                                    onedeck_relay::recording::FORMAT_VERSION
+                                ),
+                            })?),
+                            None => None,
+                        };
+                        Ok((audit, recording))
+                    })
+                    .await;
+                let (audit, recording) = match written {
+                    Ok((audit, recording)) => (Some(audit), recording),
                     Err(e) => {
                         tracing::warn!(error = %e, "could not write the console audit row");
-                        None
+                        (None, None)
                     }
                 };
                 lock(&self.inner.consoles).live.insert(
                     id,
                     LiveSession {
                         audit,
+                        recording,
                         profile_id,
                         vm_id,
                     },
@@ -108,6 +129,7 @@ impl Deck {
                 label,
                 stats,
                 reason,
+                recording,
                 ..
             } => {
                 let end = ConsoleEnd {
@@ -129,15 +151,31 @@ impl Deck {
                     return;
                 };
                 if let Some(audit) = live.audit {
-                    let end = SessionEnd {
+                    let row_end = SessionEnd {
                         ended_at: SystemTime::now(),
                         bytes_to_client: stats.bytes_to_client,
                         bytes_to_server: stats.bytes_to_target,
                         end_reason: end.kind.clone(),
+                        recording_head: recording.as_ref().map(|r| r.head.clone()),
+                        typed_text: recording.as_ref().map(|r| r.typed.clone()),
                     };
-                    if let Err(e) = self.with_store(move |s| s.audit_end(audit, &end)).await {
+                    let finished = live.recording.zip(recording.as_ref().map(|r| r.bytes));
+                    let duration = stats.duration;
+                    let written = self
+                        .with_store(move |s| {
+                            s.audit_end(audit, &row_end)?;
+                            if let Some((id, bytes)) = finished {
+                                s.recording_finish(id, duration, bytes)?;
+                            }
+                            Ok(())
+                        })
+                        .await;
+                    if let Err(e) = written {
                         tracing::warn!(error = %e, "could not complete the console audit row");
                     }
+                }
+                if recording.is_some() {
+                    self.prune_recordings().await;
                 }
                 let _ = self.inner.events.send(DeckEvent::ConsoleEnded {
                     label,

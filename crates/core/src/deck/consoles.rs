@@ -32,6 +32,7 @@ impl Deck {
             slot.target = target;
             slot.guard = guard;
             slot.vm_name = vm.name.clone();
+            slot.record = session.profile.record_consoles;
             return Ok(ConsoleWindow {
                 label: label.clone(),
                 title,
@@ -51,6 +52,7 @@ impl Deck {
                 target,
                 guard,
                 last_end: None,
+                record: session.profile.record_consoles,
             },
         );
         Ok(ConsoleWindow {
@@ -81,6 +83,7 @@ impl Deck {
                         slot.target = target;
                         slot.guard = guard;
                         slot.vm_name = vm.name.clone();
+                        slot.record = session.profile.record_consoles;
                     }
                 }
                 Err(e) if e.is_retryable() => {
@@ -103,7 +106,10 @@ impl Deck {
         relay.close_sessions_for(label);
         let ticket = relay.issue_ticket(
             Target::new(slot.target.host.clone(), slot.target.port).guarded(slot.guard),
-            TicketOptions::labelled(label),
+            TicketOptions {
+                record: slot.record,
+                ..TicketOptions::labelled(label)
+            },
         )?;
         Ok(ConsoleGrant {
             ws_url: ticket.ws_url(),
@@ -111,6 +117,7 @@ impl Deck {
             vm_id: slot.vm_id,
             vm_name: slot.vm_name.clone(),
             profile_name: slot.profile_name.clone(),
+            recording: slot.record,
         })
     }
 

@@ -19,12 +19,14 @@ mod auth;
 mod consoles;
 mod demo;
 mod inventory;
+mod recordings;
 mod renewal;
 mod sessions;
 mod templates;
 mod vms;
 mod watch;
 
+pub use recordings::MAX_AUDIT_ROWS;
 pub use sessions::{DIRECT_PROFILE_ID, SecretRemoved};
 pub use vms::{MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN};
 pub use watch::{WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled};
@@ -87,6 +89,27 @@ pub struct DeckConfig {
     /// Guard the consoles of endpoints on this machine too (tests of the guard; an endpoint on
     /// loopback normally has its hypervisors here as well).
     pub guard_local_endpoints: bool,
+    /// How long recordings are kept and how much disk they may take.
+    pub retention: Retention,
+}
+
+/// How long console recordings are kept and how much disk they may take: the oldest go first,
+/// and each deletion is written to the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Recordings older than this are deleted.
+    pub max_age: Duration,
+    /// Beyond this many bytes in all, the oldest recordings are deleted.
+    pub max_total_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(90 * 24 * 3600),
+            max_total_bytes: 10 << 30,
+        }
+    }
 }
 
 impl DeckConfig {
@@ -115,6 +138,7 @@ impl Default for DeckConfig {
             demo: DemoPolicy::WhenNoProfile,
             renewal_interval: Duration::from_secs(60),
             guard_local_endpoints: false,
+            retention: Retention::default(),
         }
     }
 }
@@ -147,6 +171,8 @@ struct ConsoleSlot {
     guard: onedeck_relay::TargetGuard,
     /// How the window's last session ended, for the window to say why.
     last_end: Option<ConsoleEnd>,
+    /// The endpoint's policy says its consoles are recorded.
+    record: bool,
 }
 
 #[derive(Default)]
@@ -159,6 +185,7 @@ struct Consoles {
 
 struct LiveSession {
     audit: Option<AuditId>,
+    recording: Option<onedeck_store::RecordingId>,
     profile_id: ProfileId,
     vm_id: VmId,
 }
@@ -177,6 +204,7 @@ struct Inner {
     demo_password: Mutex<Option<onedeck_vault::Secret>>,
     sim: tokio::sync::Mutex<Option<SimHandle>>,
     consoles: Mutex<Consoles>,
+    retention: Retention,
     events: broadcast::Sender<DeckEvent>,
     /// Cancelled at shutdown: every background task (audit writer, renewal, VM watches) ends.
     cancel: CancellationToken,
@@ -216,12 +244,12 @@ impl Deck {
             Some(dir) => ProfileStore::in_dir(dir)?,
             None => ProfileStore::open_default()?,
         };
-        let data_dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || match data_dir {
-            Some(dir) => Store::open(&dir.join(onedeck_store::FILE_NAME)),
-            None => Store::open_default(),
-        })
-        .await??;
+        let data_dir = match config.data_dir.clone() {
+            Some(dir) => dir,
+            None => onedeck_store::default_data_dir()?,
+        };
+        let db = data_dir.join(onedeck_store::FILE_NAME);
+        let store = tokio::task::spawn_blocking(move || Store::open(&db)).await??;
         if let Some(recovery) = store.recovered() {
             tracing::warn!(
                 ?recovery,
@@ -229,7 +257,14 @@ impl Deck {
             );
         }
         let relay = match &config.relay {
-            Some(relay) => Some(Relay::start(relay.clone()).await?),
+            Some(relay) => {
+                let mut relay = relay.clone();
+                // Recordings live beside the database (0700; files 0600).
+                relay
+                    .recording_dir
+                    .get_or_insert_with(|| data_dir.join("recordings"));
+                Some(Relay::start(relay).await?)
+            }
             None => None,
         };
         let (events, _) = broadcast::channel(256);
@@ -251,6 +286,7 @@ impl Deck {
                 demo_password: Mutex::new(None),
                 sim: tokio::sync::Mutex::new(None),
                 consoles: Mutex::new(Consoles::default()),
+                retention: config.retention,
                 events,
                 cancel: CancellationToken::new(),
                 tasks: TaskTracker::new(),

@@ -339,6 +339,7 @@ impl Deck {
         }
         profile.vm_filter = input.vm_filter.into();
         profile.tls.allow_plain_http = input.allow_plain_http;
+        profile.record_consoles = input.record_consoles;
         profile.tls.pinned_sha256 = input.pinned_sha256.filter(|s| !s.trim().is_empty());
         profile.tls.ca_file = input
             .ca_file

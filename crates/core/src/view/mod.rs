@@ -8,9 +8,11 @@ use onedeck_opennebula::{LcmState, Vm, VmId, VmState};
 use onedeck_vault::{AuthMode, Profile, ProfileId, VmFilter};
 use serde::{Deserialize, Serialize};
 
+pub mod audit;
 pub mod templates;
 pub mod vms;
 
+pub use audit::{AuditEntry, AuditQuery, AuditVerification, RecordingBreak};
 pub use templates::{CreateRequest, Created, MAX_CREATE_COUNT, TemplateSummary};
 pub use vms::{
     ActionAccepted, BulkResult, CapacityInput, MonitoringPoint, MonitoringSeries, OperationState,
@@ -93,6 +95,8 @@ pub struct ProfileSummary {
     pub signed_in: bool,
     /// Where its secret is kept now.
     pub secret_storage: SecretStorage,
+    /// Its console sessions are recorded.
+    pub record_consoles: bool,
 }
 
 impl ProfileSummary {
@@ -110,6 +114,7 @@ impl ProfileSummary {
             demo,
             signed_in: session.is_some(),
             secret_storage: session.unwrap_or(SecretStorage::None),
+            record_consoles: profile.record_consoles,
         }
     }
 }
@@ -149,6 +154,9 @@ pub struct ProfileInput {
     /// The user confirmed a plain `http://` URL to another machine (secrets in clear).
     #[serde(default)]
     pub allow_plain_http: bool,
+    /// Record the endpoint's console sessions (screen, keys typed, clicks).
+    #[serde(default)]
+    pub record_consoles: bool,
 }
 
 /// Login tokens the app asks for last this long, and are renewed when less than
@@ -288,6 +296,8 @@ pub struct ConsoleEnd {
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsoleGrant {
+    /// The session is recorded (the window shows it from the first byte).
+    pub recording: bool,
     /// `ws://127.0.0.1:PORT/?token=…`, single use, short-lived.
     pub ws_url: String,
     /// The VNC password, when the VM has one.

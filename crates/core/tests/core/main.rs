@@ -4,6 +4,7 @@
 mod consoles;
 mod demo;
 mod profiles;
+mod recording;
 mod support;
 mod tokens;
 mod vms;

@@ -72,6 +72,7 @@ pub fn input(url: &str, auth_mode: AuthModeName) -> ProfileInput {
         renew_before_secs: None,
         console_hosts: None,
         allow_plain_http: false,
+        record_consoles: false,
     }
 }
 

@@ -53,6 +53,7 @@ async fn alice() -> Result<Alice, Box<dyn std::error::Error>> {
                 renew_before_secs: None,
                 console_hosts: None,
                 allow_plain_http: false,
+                record_consoles: false,
             },
             Some("alice".into()),
             false,

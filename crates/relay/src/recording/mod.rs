@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use format::{EXTENSION, FORMAT_VERSION, MAGIC, MAX_CUT_TEXT};
 pub use reader::{Record, RecordingReader, Verified, verify};
-pub use timeline::{KeyStroke, Timeline, typed_text};
+pub use timeline::{KeyStroke, MAX_TYPED, Timeline, TypedText, typed_text};
 pub(crate) use writer::Recorder;
 
 /// What the recording's header says about the session. Never holds the ticket's token.
@@ -45,6 +45,9 @@ pub struct RecordingSummary {
     pub bytes: u64,
     /// It stopped at its size cap before the session ended.
     pub capped: bool,
+    /// What the keys typed (see [`typed_text`]), for the audit log's search.
+    #[serde(skip)]
+    pub typed: String,
 }
 
 #[cfg(test)]

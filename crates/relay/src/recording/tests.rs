@@ -94,6 +94,7 @@ async fn writes_and_reads_back_what_a_replay_needs() -> Result<()> {
         assert_eq!(mode(&dir.path().join("recordings")).ok(), Some(0o700));
     }
     assert!(summary.chunks >= 3, "{summary:?}");
+    assert_eq!(summary.typed, "hi");
     assert_eq!(
         summary.bytes,
         std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)

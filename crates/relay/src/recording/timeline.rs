@@ -82,6 +82,61 @@ impl Timeline {
     }
 }
 
+/// What the keys typed, built as keys arrive (the writer keeps one per recording): at most
+/// [`MAX_TYPED`] bytes, the newest kept.
+#[derive(Debug, Default)]
+pub struct TypedText {
+    held: Vec<u32>,
+    text: String,
+}
+
+/// The typed text kept per recording (for the audit log's search).
+pub const MAX_TYPED: usize = 256 << 10;
+
+impl TypedText {
+    /// Takes one key event.
+    pub fn key(&mut self, down: bool, keysym: u32) {
+        if keysym::modifier(keysym).is_some() {
+            if down {
+                if !self.held.contains(&keysym) && self.held.len() < 16 {
+                    self.held.push(keysym);
+                }
+            } else {
+                self.held.retain(|&k| k != keysym);
+            }
+            return;
+        }
+        if !down {
+            return;
+        }
+        let shortcut = self
+            .held
+            .iter()
+            .any(|&k| matches!(keysym::modifier(k), Some("Ctrl" | "Alt" | "Super")));
+        match keysym::text(keysym) {
+            Some(c) if !shortcut => {
+                if self.text.len() >= MAX_TYPED {
+                    let cut = self.text.len() / 2;
+                    let cut = (cut..self.text.len())
+                        .find(|&i| self.text.is_char_boundary(i))
+                        .unwrap_or(self.text.len());
+                    self.text.drain(..cut);
+                }
+                self.text.push(c);
+            }
+            None if keysym == 0xff08 => {
+                self.text.pop();
+            }
+            _ => {}
+        }
+    }
+
+    /// The text.
+    pub fn finish(self) -> String {
+        self.text
+    }
+}
+
 /// What the keys typed, as one string: characters in order, a BackSpace removing the last one.
 /// What an audit search for "typed text contains…" looks in.
 pub fn typed_text(strokes: &[KeyStroke]) -> String {

@@ -14,6 +14,7 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::format::{self, ChunkHead, kind};
+use super::timeline::TypedText;
 use super::{RecordingMeta, RecordingSummary};
 use crate::rfb::{ClientEvent, ServerInit};
 use crate::{Error, Result};
@@ -110,6 +111,7 @@ impl Recorder {
             raw: Vec::new(),
             first_us: 0,
             last_us: 0,
+            typed: TypedText::default(),
         };
         std::thread::Builder::new()
             .name("relay-recorder".into())
@@ -247,6 +249,7 @@ struct Writer {
     raw: Vec<u8>,
     first_us: u64,
     last_us: u64,
+    typed: TypedText,
 }
 
 impl Writer {
@@ -283,6 +286,9 @@ impl Writer {
                             deadline = Some(tokio::time::Instant::now() + CHUNK_AGE);
                         }
                         self.last_us = at_us;
+                        if let (kind::KEY, [down, a, b, c, d, ..]) = (kind, payload.as_slice()) {
+                            self.typed.key(*down != 0, u32::from_le_bytes([*a, *b, *c, *d]));
+                        }
                         format::put_record(&mut self.raw, kind, at_us, &payload);
                         if self.raw.len() >= CHUNK_BYTES {
                             deadline = None;
@@ -356,6 +362,7 @@ impl Writer {
             chunks: self.seq,
             bytes: self.written,
             capped: self.capped,
+            typed: std::mem::take(&mut self.typed).finish(),
         })
     }
 }

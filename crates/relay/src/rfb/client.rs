@@ -89,4 +89,3 @@ pub(super) fn message(t: u8, m: &[u8]) -> Message {
         _ => Message::Plain(0),
     }
 }
-

@@ -9,7 +9,7 @@ pub fn text(keysym: u32) -> Option<char> {
         0x0100_0100..=0x0110_ffff => char::from_u32(keysym - 0x0100_0000),
         0xff0d | 0xff8d => Some('\n'), // Return, KP_Enter
         0xff09 => Some('\t'),
-        0xff80 => Some(' '),                        // KP_Space
+        0xff80 => Some(' '), // KP_Space
         0xffaa => Some('*'),
         0xffab => Some('+'),
         0xffad => Some('-'),

@@ -140,3 +140,44 @@ async fn a_recording_keeps_the_screen_and_the_keys_but_never_the_password_exchan
     assert_eq!(verified.chunks, summary.chunks);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_session_that_must_be_recorded_and_cannot_be_is_refused() -> TestResult {
+    let target = CountingTarget::echo().await?;
+    // A recording directory that cannot be created (a file is in the way).
+    let dir = tempfile::tempdir()?;
+    let blocked = dir.path().join("file");
+    std::fs::write(&blocked, b"")?;
+    for recording_dir in [None, Some(blocked.join("recordings"))] {
+        let relay = relay_with(|c| c.recording_dir = recording_dir.clone()).await?;
+        let mut events = relay.subscribe();
+        let t = relay.issue_ticket(
+            target.target(),
+            TicketOptions {
+                label: "vm 4".into(),
+                ttl: None,
+                record: true,
+            },
+        )?;
+        let mut ws = connect(&relay, &t).await?;
+        let close = read_close(&mut ws).await?.ok_or("a close frame")?;
+        assert_eq!(u16::from(close.code), 1011);
+        let SessionEvent::Ended {
+            reason, recording, ..
+        } = next_end(&mut events).await?
+        else {
+            unreachable!()
+        };
+        assert!(
+            matches!(
+                reason,
+                onedeck_relay::EndReason::RecordingUnavailable { .. }
+            ),
+            "{reason:?}"
+        );
+        assert!(recording.is_none());
+        relay.shutdown(Duration::from_secs(2)).await;
+    }
+    assert_eq!(target.count(), 0, "nothing dialled");
+    Ok(())
+}

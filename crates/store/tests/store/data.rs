@@ -107,6 +107,8 @@ fn audit_log_records_a_session_from_start_to_end() -> TestResult {
         bytes_to_client: 5_000_000,
         bytes_to_server: 12_345,
         end_reason: "client_closed".into(),
+        recording_head: None,
+        typed_text: None,
     };
     store.audit_end(id, &end)?;
     let done = store.audit_list(None, 10)?;

@@ -3,6 +3,7 @@
 //!
 //! Tests named `child_*` are `#[ignore]`d: they are child processes the crash test kills.
 
+mod chain;
 mod crash;
 mod data;
 mod open;

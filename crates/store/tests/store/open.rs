@@ -55,6 +55,12 @@ fn version_1_is_migrated_with_its_data() -> TestResult {
         (ended.bytes_to_client, ended.bytes_to_server),
         (123_456, 789)
     );
+    let chain = store.audit_verify()?;
+    assert_eq!(
+        chain.first_break, None,
+        "rows from before the chain get their events"
+    );
+    assert_eq!((chain.rows, chain.events), (2, 3), "two starts and one end");
     let recordings = store.recording_list(None)?;
     assert_eq!(recordings.len(), 1, "backfilled from the audit log");
     assert_eq!(recordings[0].info.audit_id, Some(audit[1].id));

@@ -95,6 +95,8 @@ fn password_reaches_no_file() -> TestResult {
             bytes_to_client: 1000,
             bytes_to_server: 20,
             end_reason: "client_closed".into(),
+            recording_head: None,
+            typed_text: None,
         },
     )?;
     store.recording_add(&NewRecording {
