@@ -21,12 +21,14 @@ mod demo;
 mod inventory;
 mod recordings;
 mod renewal;
+mod replay;
 mod sessions;
 mod templates;
 mod vms;
 mod watch;
 
 pub use recordings::MAX_AUDIT_ROWS;
+pub use replay::MAX_REPLAY_CHUNKS;
 pub use sessions::{DIRECT_PROFILE_ID, SecretRemoved};
 pub use vms::{MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN};
 pub use watch::{WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, is_settled};
@@ -181,6 +183,8 @@ struct Consoles {
     by_label: HashMap<String, ConsoleSlot>,
     /// Live relay sessions: their audit row and whose they are (the window may close first).
     live: HashMap<SessionId, LiveSession>,
+    /// Replay windows: label → the audit row they replay.
+    replays: HashMap<String, i64>,
 }
 
 struct LiveSession {

@@ -89,3 +89,50 @@ pub struct AuditVerification {
     /// Recordings found broken.
     pub recording_breaks: Vec<RecordingBreak>,
 }
+
+/// What a replay window shows around the screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayInfo {
+    /// The session (who, which VM, when, how it ended).
+    pub entry: AuditEntry,
+    /// The recording's length.
+    pub duration_ms: u64,
+    /// It stopped at its size cap before the session ended.
+    pub capped: bool,
+    /// The keystroke timeline (fields as `onedeck-cli recording keys --json`: `t_ms`, `down`,
+    /// `keysym`, `text`, `key`, `modifiers`).
+    pub keys: Vec<onedeck_relay::recording::KeyStroke>,
+    /// Pointer button changes.
+    pub clicks: Vec<ReplayClick>,
+    /// The relay's notes (why something is missing).
+    pub notes: Vec<String>,
+    /// The chunks `replay_data` serves, with the time each covers.
+    pub chunks: Vec<ReplayChunk>,
+}
+
+/// A pointer button change in a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayClick {
+    /// Milliseconds since the session started.
+    pub t_ms: u64,
+    /// Buttons held after the change.
+    pub buttons: u8,
+    /// Column.
+    pub x: u16,
+    /// Row.
+    pub y: u16,
+}
+
+/// One chunk of a recording, for seeking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayChunk {
+    /// Its number (what `replay_data` takes).
+    pub seq: u32,
+    /// Time of its first record.
+    pub first_ms: u64,
+    /// Time of its last record.
+    pub last_ms: u64,
+}

@@ -12,7 +12,9 @@ pub mod audit;
 pub mod templates;
 pub mod vms;
 
-pub use audit::{AuditEntry, AuditQuery, AuditVerification, RecordingBreak};
+pub use audit::{
+    AuditEntry, AuditQuery, AuditVerification, RecordingBreak, ReplayChunk, ReplayClick, ReplayInfo,
+};
 pub use templates::{CreateRequest, Created, MAX_CREATE_COUNT, TemplateSummary};
 pub use vms::{
     ActionAccepted, BulkResult, CapacityInput, MonitoringPoint, MonitoringSeries, OperationState,

@@ -178,6 +178,25 @@ async fn a_recorded_console_is_searchable_replayable_and_verified() -> TestResul
     assert!(report.intact, "{report:?}");
     assert_eq!(report.recordings_checked, 1);
 
+    // A replay window for it: header, timeline, then the screen's bytes from ServerInit on.
+    let window = deck.replay_open(row.id).await?;
+    assert!(window.label.starts_with("replay-"));
+    assert!(deck.replay_open(row.id).await?.existing, "one window per session");
+    let info = deck.replay_info(&window.label).await?;
+    assert_eq!(info.entry.id, row.id);
+    let replay_typed: String = info.keys.iter().filter_map(|k| k.text.clone()).collect();
+    assert_eq!(replay_typed, "echo hi");
+    assert!(!info.chunks.is_empty());
+    let data = deck.replay_data(&window.label, 0, 16).await?;
+    assert_eq!(data.first(), Some(&0x10), "ServerInit first");
+    let init_len = u32::from_le_bytes([data[5], data[6], data[7], data[8]]) as usize;
+    assert_eq!(u16::from_be_bytes([data[9], data[10]]), 640, "the sim's width");
+    assert!(data.len() > 9 + init_len, "screen bytes follow");
+    assert!(deck.replay_data("console-1", 0, 1).await.is_err(), "only replay windows");
+    assert!(deck.replay_data(&window.label, 999, 1).await?.is_empty());
+    deck.replay_closed(&window.label);
+    assert!(deck.replay_info(&window.label).await.is_err());
+
     // One flipped byte in the recording is found and named.
     let mut bytes = std::fs::read(&path)?;
     let mid = bytes.len() / 2;

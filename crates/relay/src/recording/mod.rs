@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use format::{EXTENSION, FORMAT_VERSION, MAGIC, MAX_CUT_TEXT};
-pub use reader::{Record, RecordingReader, Verified, verify};
+pub use reader::{ChunkInfo, Record, RecordingReader, Verified, chunk_index, verify};
 pub use timeline::{KeyStroke, MAX_TYPED, Timeline, TypedText, typed_text};
 pub(crate) use writer::Recorder;
 

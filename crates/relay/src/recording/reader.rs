@@ -205,6 +205,41 @@ impl RecordingReader {
         }
     }
 
+    /// Opens a recording positioned at `chunk` (from [`chunk_index`]), so a replay can start
+    /// anywhere; the chain is checked from there on (the previous link is read from the file).
+    ///
+    /// # Errors
+    /// As [`RecordingReader::open`]; [`Error::RecordingBroken`] when the index does not fit the
+    /// file.
+    pub fn open_at(path: impl AsRef<Path>, chunk: &ChunkInfo) -> Result<Self> {
+        use std::io::{Seek, SeekFrom};
+        let path = path.as_ref();
+        let mut r = Self::open(path)?;
+        if chunk.seq == 0 {
+            return Ok(r);
+        }
+        let mut file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut prev = [0u8; 32];
+        let read = file
+            .seek(SeekFrom::Start(chunk.offset.saturating_sub(32)))
+            .and_then(|_| file.read_exact(&mut prev));
+        if read.is_err() {
+            return Err(r.broken(format!("chunk {}", chunk.seq), "not where the index says"));
+        }
+        r.src = Box::new(BufReader::with_capacity(256 << 10, file));
+        r.prev = prev;
+        r.seq = chunk.seq;
+        Ok(r)
+    }
+
+    /// Chunks read so far (the number of the one being read, plus one).
+    pub fn chunks_read(&self) -> u32 {
+        self.seq
+    }
+
     /// The session described in the header.
     pub fn meta(&self) -> &RecordingMeta {
         &self.meta
@@ -445,6 +480,76 @@ impl Iterator for RecordingReader {
             self.done = true;
         }
         next.transpose()
+    }
+}
+
+/// Where a chunk is and what time it covers (for seeking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Its number.
+    pub seq: u32,
+    /// Byte offset of its header in the file.
+    pub offset: u64,
+    /// Time of its first record.
+    pub first: Duration,
+    /// Time of its last record.
+    pub last: Duration,
+}
+
+/// The chunks of a recording, read from their headers without decompressing (the hashes are
+/// checked when a chunk is read).
+///
+/// # Errors
+/// As [`RecordingReader::open`]; [`Error::RecordingBroken`] for a layout that does not add up.
+pub fn chunk_index(path: impl AsRef<Path>) -> Result<Vec<ChunkInfo>> {
+    use std::io::{Seek, SeekFrom};
+    let path = path.as_ref();
+    let header_len = {
+        let r = RecordingReader::open(path)?;
+        drop(r);
+        let mut head = [0u8; 12];
+        let mut f = File::open(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        f.read_exact(&mut head).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        12 + u64::from(u32::from_le_bytes([head[8], head[9], head[10], head[11]]))
+    };
+    let mut f = BufReader::new(File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?);
+    let broken = |what: &str, seq: u32| Error::RecordingBroken {
+        path: path.to_owned(),
+        link: format!("chunk {seq}"),
+        what: what.to_owned(),
+    };
+    let mut offset = header_len;
+    let mut out = Vec::new();
+    loop {
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| broken(&e.to_string(), out.len() as u32))?;
+        let mut b = [0u8; CHUNK_HEAD];
+        if f.read_exact(&mut b[..1]).is_err() || b[0] != format::TAG_CHUNK {
+            return Ok(out);
+        }
+        let seq = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        f.read_exact(&mut b[1..])
+            .map_err(|_| broken("the file ends inside it", seq))?;
+        let head = ChunkHead::decode(&b);
+        if head.seq != seq || head.comp_len > format::MAX_CHUNK_RAW {
+            return Err(broken("out of order, or its length is impossible", seq));
+        }
+        out.push(ChunkInfo {
+            seq,
+            offset,
+            first: Duration::from_micros(head.first_us),
+            last: Duration::from_micros(head.last_us),
+        });
+        offset += CHUNK_HEAD as u64 + u64::from(head.comp_len) + 32;
     }
 }
 

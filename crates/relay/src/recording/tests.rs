@@ -289,3 +289,28 @@ async fn a_recording_stops_growing_at_its_cap_and_says_so() -> Result<()> {
     assert!(v.capped);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_reader_can_start_at_any_chunk() -> Result<()> {
+    let dir = tmp()?;
+    let (path, summary) = write_one(dir.path()).await?;
+    let index = chunk_index(&path)?;
+    assert_eq!(index.len() as u32, summary.chunks);
+    assert!(
+        index
+            .windows(2)
+            .all(|w| w[0].last <= w[1].first && w[0].offset < w[1].offset)
+    );
+    let whole: Vec<Record> = RecordingReader::open(&path)?.collect::<Result<_>>()?;
+    let mut from_last = Vec::new();
+    for r in RecordingReader::open_at(&path, &index[index.len() - 1])? {
+        from_last.push(r?);
+    }
+    assert!(!from_last.is_empty() && from_last.len() < whole.len());
+    assert_eq!(
+        &whole[whole.len() - from_last.len()..],
+        &from_last[..],
+        "the same records, the end included"
+    );
+    Ok(())
+}
