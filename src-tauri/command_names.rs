@@ -26,4 +26,11 @@ pub const COMMAND_NAMES: &[&str] = &[
     "vm_monitoring",
     "template_list",
     "vm_create",
+    "audit_search",
+    "audit_verify",
+    "replay_open",
+    "replay_info",
+    "replay_data",
+    "audit_export",
+    "recording_export",
 ];

@@ -17,6 +17,19 @@ pub fn open_console(app: &AppHandle, label: &str, title: &str) -> tauri::Result<
     Ok(())
 }
 
+/// Label prefix of replay windows (the `replay` capability matches `replay-*`).
+pub const REPLAY_PREFIX: &str = "replay-";
+
+/// Opens a replay window; it asks for its recording itself (`replay_info`, `replay_data`).
+pub fn open_replay(app: &AppHandle, label: &str, title: &str) -> tauri::Result<()> {
+    WebviewWindowBuilder::new(app, label, WebviewUrl::App("replay.html".into()))
+        .title(title)
+        .inner_size(1280.0, 860.0)
+        .min_inner_size(640.0, 420.0)
+        .build()?;
+    Ok(())
+}
+
 /// Ends a console's relay session when its window goes; quits when the main window goes.
 pub fn on_window_event(window: &Window, event: &WindowEvent) {
     if !matches!(event, WindowEvent::Destroyed) {
@@ -28,10 +41,14 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
         if let Some(deck) = app.try_state::<Deck>() {
             deck.console_closed(label);
         }
+    } else if label.starts_with(REPLAY_PREFIX) {
+        if let Some(deck) = app.try_state::<Deck>() {
+            deck.replay_closed(label);
+        }
     } else if label == "main" {
         // The consoles belong to the main window's session of the app: quitting closes them.
         for (other, w) in app.webview_windows() {
-            if other.starts_with(CONSOLE_PREFIX) {
+            if other.starts_with(CONSOLE_PREFIX) || other.starts_with(REPLAY_PREFIX) {
                 let _ = w.destroy();
             }
         }

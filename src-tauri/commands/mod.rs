@@ -1,6 +1,7 @@
 //! IPC commands: each takes managed state, calls one library function and maps its error.
 
 mod app;
+mod audit;
 mod console;
 mod inventory;
 mod profiles;
@@ -33,6 +34,13 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         vms::vm_monitoring,
         templates::template_list,
         templates::vm_create,
+        audit::audit_search,
+        audit::audit_verify,
+        audit::replay_open,
+        audit::replay_info,
+        audit::replay_data,
+        audit::audit_export,
+        audit::recording_export,
     ]
 }
 
@@ -46,6 +54,7 @@ mod tests {
         let capabilities = [
             include_str!("../capabilities/main.json"),
             include_str!("../capabilities/console.json"),
+            include_str!("../capabilities/replay.json"),
         ];
         for name in COMMAND_NAMES {
             assert!(
@@ -56,6 +65,27 @@ mod tests {
             assert!(
                 capabilities.iter().any(|c| c.contains(&permission)),
                 "no window may call {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn replay_windows_may_only_read_their_recording() {
+        let cap: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/replay.json")).expect("valid JSON");
+        assert_eq!(cap["windows"], serde_json::json!(["replay-*"]));
+        assert_eq!(
+            cap["permissions"],
+            serde_json::json!(["allow-replay-info", "allow-replay-data"])
+        );
+        for other in ["main.json", "console.json"] {
+            let text = match other {
+                "main.json" => include_str!("../capabilities/main.json"),
+                _ => include_str!("../capabilities/console.json"),
+            };
+            assert!(
+                !text.contains("allow-replay-info") && !text.contains("allow-replay-data"),
+                "{other} must not read recordings"
             );
         }
     }

@@ -4,6 +4,7 @@
 //! decoder, the simulator, endpoint profiles and VM commands, for scripting and testing. Each
 //! subcommand lives in its own module and leaves all logic to the crates under `crates/`.
 
+mod audit;
 mod decode;
 mod front;
 mod profile;
@@ -49,6 +50,8 @@ enum Command {
     Profile(profile::Args),
     /// Read a console recording: its keystroke timeline, its integrity.
     Recording(recording::Args),
+    /// The console audit log: list, show, export, verify.
+    Audit(audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Recording(args) => {
             refuse_profile(profile).and_then(|()| recording::run(args, cli.json))
         }
+        Command::Audit(args) => refuse_profile(profile).and_then(|()| audit::run(args, cli.json)),
         other => refuse_profile(profile)
             .and_then(|()| refuse_json(cli.json))
             .and_then(|()| {
@@ -80,7 +84,8 @@ fn main() -> ExitCode {
                     Command::Vm(_)
                     | Command::Template(_)
                     | Command::Profile(_)
-                    | Command::Recording(_) => Ok(()),
+                    | Command::Recording(_)
+                    | Command::Audit(_) => Ok(()),
                 }
                 .map_err(Failure::Other)
             }),
@@ -105,7 +110,7 @@ fn refuse_profile(profile: Option<&str>) -> Result<(), Failure> {
 fn refuse_json(json: bool) -> Result<(), Failure> {
     if json {
         return Err(Failure::Usage(
-            "--json applies to `vm`, `template`, `profile` and `recording`".into(),
+            "--json applies to `vm`, `template`, `profile`, `recording` and `audit`".into(),
         ));
     }
     Ok(())

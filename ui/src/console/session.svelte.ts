@@ -28,6 +28,8 @@ export class ConsoleSession {
   scale = $state(true);
   /** The server asked for credentials the ticket did not carry. */
   needsPassword = $state(false);
+  /** The endpoint's policy records this console: shown before the first byte flows. */
+  recording = $state(false);
 
   #rfb: RFB | null = null;
   #target: HTMLElement | null = null;
@@ -83,6 +85,7 @@ export class ConsoleSession {
     if (attempt !== this.#attempt) return;
     this.vmName = grant.vmName;
     this.profileName = grant.profileName;
+    this.recording = grant.recording;
     let rfb: RFB;
     try {
       rfb = this.#factory(target, grant.wsUrl, grant.password);

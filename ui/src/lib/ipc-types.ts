@@ -29,6 +29,8 @@ export interface ProfileSummary {
   demo: boolean;
   signedIn: boolean;
   secretStorage: SecretStorage;
+  /** Console sessions of this endpoint are recorded. */
+  recordConsoles: boolean;
 }
 
 /** What the endpoint dialog sends to create or edit a profile. */
@@ -44,6 +46,8 @@ export interface ProfileInput {
   caFile: string | null;
   /** Confirms a plain http:// URL to another machine (secrets cross the network in clear). */
   allowPlainHttp?: boolean;
+  /** Record the endpoint's console sessions (screen, keys, clicks). */
+  recordConsoles?: boolean;
 }
 
 /** The badge colour family of a VM state. */
@@ -87,6 +91,8 @@ export interface ConsoleGrant {
   vmId: number;
   vmName: string;
   profileName: string;
+  /** The endpoint's policy records this console. */
+  recording: boolean;
 }
 
 /** Payload of the `console-ended` event sent to the main window. */

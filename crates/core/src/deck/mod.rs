@@ -27,7 +27,7 @@ mod templates;
 mod vms;
 mod watch;
 
-pub use recordings::MAX_AUDIT_ROWS;
+pub use recordings::{ExportFormat, MAX_AUDIT_ROWS, export_text};
 pub use replay::MAX_REPLAY_CHUNKS;
 pub use sessions::{DIRECT_PROFILE_ID, SecretRemoved};
 pub use vms::{MAX_MONITORING_RANGE_SECS, MAX_VM_NAME_LEN};
@@ -209,6 +209,8 @@ struct Inner {
     sim: tokio::sync::Mutex<Option<SimHandle>>,
     consoles: Mutex<Consoles>,
     retention: Retention,
+    /// Where the database, recordings and exports live.
+    data_dir: PathBuf,
     events: broadcast::Sender<DeckEvent>,
     /// Cancelled at shutdown: every background task (audit writer, renewal, VM watches) ends.
     cancel: CancellationToken,
@@ -291,6 +293,7 @@ impl Deck {
                 sim: tokio::sync::Mutex::new(None),
                 consoles: Mutex::new(Consoles::default()),
                 retention: config.retention,
+                data_dir: data_dir.clone(),
                 events,
                 cancel: CancellationToken::new(),
                 tasks: TaskTracker::new(),

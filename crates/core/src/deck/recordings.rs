@@ -234,3 +234,180 @@ fn prune(
     }
     Ok(deleted)
 }
+
+/// Formats `audit export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// One header line, then a line per session (RFC 4180 quoting).
+    Csv,
+    /// A JSON array of the audit view's entries.
+    Json,
+}
+
+/// `rows` as `format` text.
+pub fn export_text(rows: &[AuditEntry], format: ExportFormat) -> String {
+    match format {
+        ExportFormat::Json => serde_json::to_string_pretty(rows).unwrap_or_default(),
+        ExportFormat::Csv => {
+            let quote = |s: &str| {
+                // A leading =, +, - or @ would be a formula to a spreadsheet: quote it as text.
+                let s = if s.starts_with(['=', '+', '-', '@']) {
+                    format!("'{s}")
+                } else {
+                    s.to_owned()
+                };
+                format!("\"{}\"", s.replace('"', "\"\""))
+            };
+            let mut out = String::from(
+                "id,profile_id,user,vm_id,vm_name,target,started_at_ms,ended_at_ms,bytes_to_client,bytes_to_server,end_reason,recorded,recording_available,recording_head\n",
+            );
+            for r in rows {
+                let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    r.id,
+                    quote(&r.profile_id),
+                    quote(&r.user),
+                    r.vm_id,
+                    quote(&r.vm_name),
+                    quote(&r.target),
+                    r.started_at_ms,
+                    opt(r.ended_at_ms),
+                    r.bytes_to_client,
+                    r.bytes_to_server,
+                    quote(r.end_reason.as_deref().unwrap_or("")),
+                    r.recorded,
+                    r.recording_available,
+                    r.recording_head.as_deref().unwrap_or(""),
+                ));
+            }
+            out
+        }
+    }
+}
+
+impl Deck {
+    /// The directory exports go to (beside the database; 0700).
+    fn export_dir(&self) -> Result<PathBuf> {
+        let dir = self.inner.data_dir.join("exports");
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(&dir).map_err(|e| Error::InvalidInput {
+            field: "exports",
+            reason: format!("{}: {e}", dir.display()),
+        })?;
+        Ok(dir)
+    }
+
+    /// Writes the sessions matching `query` as `format` into the exports directory (0600) and
+    /// returns the file.
+    ///
+    /// # Errors
+    /// `storage`; `invalidInput` when the file cannot be written.
+    pub async fn audit_export(&self, query: AuditQuery, format: ExportFormat) -> Result<PathBuf> {
+        let rows = self.audit_search(query).await?;
+        let text = export_text(&rows, format);
+        let ext = match format {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+        };
+        let path = self
+            .export_dir()?
+            .join(format!("audit-{}.{ext}", ms(SystemTime::now())));
+        write_private(&path, text.as_bytes())?;
+        Ok(path)
+    }
+
+    /// Copies session `id`'s recording into the exports directory with `<name>.verify.json`
+    /// beside it: the audit row, the head its row sealed, the file's own verification and the
+    /// audit chain's head, so someone else can check it with `onedeck-cli recording verify
+    /// --head`. Returns the copy.
+    ///
+    /// # Errors
+    /// `notFound`; `recording` when the recording does not verify; `invalidInput` when the
+    /// files cannot be written.
+    pub async fn recording_export(&self, id: i64) -> Result<PathBuf> {
+        let path = self.recording_path(id).await?;
+        let entry = self.audit_entry(id).await?;
+        let chain = self.with_store(|s| s.audit_verify()).await?;
+        let dir = self.export_dir()?;
+        tokio::task::spawn_blocking(move || -> Result<PathBuf> {
+            let verified = recording::verify(&path, entry.recording_head.as_deref())?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| format!("session-{id}.odrec"));
+            let copy = dir.join(&name);
+            let bytes = std::fs::read(&path).map_err(|e| Error::InvalidInput {
+                field: "recording",
+                reason: e.to_string(),
+            })?;
+            write_private(&copy, &bytes)?;
+            let proof = serde_json::json!({
+                "session": entry,
+                "recording": {
+                    "file": name,
+                    "head": verified.head,
+                    "chunks": verified.chunks,
+                    "duration_ms": u64::try_from(verified.duration.as_millis()).unwrap_or(u64::MAX),
+                    "capped": verified.capped,
+                },
+                "audit_chain": { "head": chain.head, "events": chain.events, "intact": chain.first_break.is_none() },
+                "check": format!("onedeck-cli recording verify {name} --head {}", verified.head),
+            });
+            write_private(
+                &dir.join(format!("{name}.verify.json")),
+                serde_json::to_string_pretty(&proof).unwrap_or_default().as_bytes(),
+            )?;
+            Ok(copy)
+        })
+        .await?
+    }
+}
+
+/// Writes a new file readable by this user only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::File::options();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| Error::InvalidInput {
+            field: "export",
+            reason: format!("{}: {e}", path.display()),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_text_and_defuses_formulas() {
+        let row = AuditEntry {
+            id: 1,
+            profile_id: "lab".into(),
+            user: "=HYPERLINK(\"x\")".into(),
+            vm_id: 7,
+            vm_name: "web, \"one\"".into(),
+            target: "10.0.0.5:5907".into(),
+            started_at_ms: 5,
+            ended_at_ms: None,
+            bytes_to_client: 1,
+            bytes_to_server: 2,
+            end_reason: None,
+            recorded: false,
+            recording_available: false,
+            recording_head: None,
+        };
+        let csv = export_text(&[row], ExportFormat::Csv);
+        let line = csv.lines().nth(1).unwrap_or_default();
+        assert!(line.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{line}");
+        assert!(line.contains("\"web, \"\"one\"\"\""), "{line}");
+    }
+}

@@ -181,7 +181,10 @@ async fn a_recorded_console_is_searchable_replayable_and_verified() -> TestResul
     // A replay window for it: header, timeline, then the screen's bytes from ServerInit on.
     let window = deck.replay_open(row.id).await?;
     assert!(window.label.starts_with("replay-"));
-    assert!(deck.replay_open(row.id).await?.existing, "one window per session");
+    assert!(
+        deck.replay_open(row.id).await?.existing,
+        "one window per session"
+    );
     let info = deck.replay_info(&window.label).await?;
     assert_eq!(info.entry.id, row.id);
     let replay_typed: String = info.keys.iter().filter_map(|k| k.text.clone()).collect();
@@ -190,12 +193,53 @@ async fn a_recorded_console_is_searchable_replayable_and_verified() -> TestResul
     let data = deck.replay_data(&window.label, 0, 16).await?;
     assert_eq!(data.first(), Some(&0x10), "ServerInit first");
     let init_len = u32::from_le_bytes([data[5], data[6], data[7], data[8]]) as usize;
-    assert_eq!(u16::from_be_bytes([data[9], data[10]]), 640, "the sim's width");
+    assert_eq!(
+        u16::from_be_bytes([data[9], data[10]]),
+        640,
+        "the sim's width"
+    );
     assert!(data.len() > 9 + init_len, "screen bytes follow");
-    assert!(deck.replay_data("console-1", 0, 1).await.is_err(), "only replay windows");
+    assert!(
+        deck.replay_data("console-1", 0, 1).await.is_err(),
+        "only replay windows"
+    );
     assert!(deck.replay_data(&window.label, 999, 1).await?.is_empty());
     deck.replay_closed(&window.label);
     assert!(deck.replay_info(&window.label).await.is_err());
+
+    // Exports: the rows as CSV and JSON, the recording with its verification data; all 0600.
+    let csv = deck
+        .audit_export(AuditQuery::default(), onedeck_core::ExportFormat::Csv)
+        .await?;
+    let text = std::fs::read_to_string(&csv)?;
+    assert!(text.starts_with("id,profile_id,user,vm_id"));
+    assert_eq!(text.lines().count(), 2);
+    let json = deck
+        .audit_export(AuditQuery::default(), onedeck_core::ExportFormat::Json)
+        .await?;
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    assert_eq!(rows[0]["id"], row.id);
+    let copy = deck.recording_export(row.id).await?;
+    let proof: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(copy.with_file_name(format!(
+            "{}.verify.json",
+            copy.file_name().and_then(|n| n.to_str()).unwrap_or("")
+        )))?)?;
+    assert_eq!(
+        proof["recording"]["head"].as_str(),
+        row.recording_head.as_deref()
+    );
+    onedeck_relay::recording::verify(&copy, row.recording_head.as_deref())?;
+    #[cfg(unix)]
+    for f in [&csv, &json, &copy] {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(f)?.permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            f.display()
+        );
+    }
 
     // One flipped byte in the recording is found and named.
     let mut bytes = std::fs::read(&path)?;

@@ -69,7 +69,7 @@ pub fn modifier(keysym: u32) -> Option<&'static str> {
     Some(match keysym {
         0xffe1 | 0xffe2 => "Shift",
         0xffe3 | 0xffe4 => "Ctrl",
-        0xffe9 | 0xffea | 0xffe7 | 0xffe8 => "Alt",
+        0xffe7..=0xffea => "Alt",
         0xffeb | 0xffec => "Super",
         0xfe03 => "AltGr",
         _ => return None,

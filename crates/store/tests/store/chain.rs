@@ -53,7 +53,7 @@ fn log() -> Result<(tempfile::TempDir, PathBuf, Vec<AuditId>), Box<dyn std::erro
     Ok((dir, path, ids))
 }
 
-fn verdict(path: &PathBuf) -> Result<Option<(String, String)>, Box<dyn std::error::Error>> {
+fn verdict(path: &std::path::Path) -> Result<Option<(String, String)>, Box<dyn std::error::Error>> {
     let report = Store::open(path)?.audit_verify()?;
     Ok(report.first_break.map(|b| (b.link, b.what)))
 }
@@ -86,7 +86,7 @@ fn an_untouched_log_verifies_and_can_be_searched() -> TestResult {
     Ok(())
 }
 
-fn tamper(path: &PathBuf, sql: &str) -> TestResult {
+fn tamper(path: &std::path::Path, sql: &str) -> TestResult {
     Connection::open(path)?.execute_batch(sql)?;
     Ok(())
 }
