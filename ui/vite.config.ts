@@ -19,11 +19,13 @@ export default defineConfig({
     // Inline assets would need `data:` in the CSP; keep every asset a file.
     assetsInlineLimit: 0,
     sourcemap: false,
-    // Two windows: the main window (index.html) and each VM's console window (console.html).
+    // Three window kinds: the main window (index.html), each VM's console window (console.html)
+    // and each recorded session's replay window (replay.html).
     rollupOptions: {
       input: {
         main: "index.html",
         console: "console.html",
+        replay: "replay.html",
       },
     },
   },

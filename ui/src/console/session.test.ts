@@ -66,7 +66,7 @@ async function setup(
 const target = {} as HTMLElement;
 
 function grant(token: string, password: string | null = "pw"): ConsoleGrant {
-  return { wsUrl: `ws://127.0.0.1:1/?token=${token}`, password, vmId: 4, vmName: "vm-4", profileName: "Demo" };
+  return { wsUrl: `ws://127.0.0.1:1/?token=${token}`, password, vmId: 4, vmName: "vm-4", profileName: "Demo", recording: false };
 }
 
 describe("ConsoleSession", () => {

@@ -21,6 +21,7 @@ const kindKeys: Record<ErrorKind | "unknown", MessageKey> = {
   profileFile: "error_kind_profile_file",
   storage: "error_kind_storage",
   allocation: "error_kind_allocation",
+  recording: "error_kind_recording",
   unknown: "error_kind_unknown",
 };
 

@@ -379,3 +379,64 @@ export interface VmChanged {
   /** The VM reached a state that needs no more watching. */
   settled: boolean;
 }
+
+/** One console session of the audit log. */
+export interface AuditEntry {
+  id: number;
+  profileId: string;
+  user: string;
+  vmId: number;
+  vmName: string;
+  target: string;
+  startedAtMs: number;
+  endedAtMs: number | null;
+  bytesToClient: number;
+  bytesToServer: number;
+  endReason: string | null;
+  recorded: boolean;
+  recordingAvailable: boolean;
+  recordingHead: string | null;
+}
+
+/** The audit view's filters; a field left out matches all. */
+export interface AuditQuery {
+  profileId?: string;
+  vmId?: number;
+  user?: string;
+  sinceMs?: number;
+  untilMs?: number;
+  typed?: string;
+  limit?: number;
+}
+
+/** What `audit_verify` found. */
+export interface AuditVerification {
+  intact: boolean;
+  events: number;
+  rows: number;
+  head: string | null;
+  firstBreak: { link: string; what: string } | null;
+  recordingsChecked: number;
+  recordingBreaks: { auditId: number; path: string; link: string; what: string }[];
+}
+
+/** One key event of a recording's timeline (field names as `onedeck-cli recording keys --json`). */
+export interface KeyStroke {
+  t_ms: number;
+  down: boolean;
+  keysym: number;
+  text: string | null;
+  key: string;
+  modifiers: string[];
+}
+
+/** What a replay window shows around the screen. */
+export interface ReplayInfo {
+  entry: AuditEntry;
+  durationMs: number;
+  capped: boolean;
+  keys: KeyStroke[];
+  clicks: { tMs: number; buttons: number; x: number; y: number }[];
+  notes: string[];
+  chunks: { seq: number; firstMs: number; lastMs: number }[];
+}

@@ -86,8 +86,9 @@ describe("ipc", () => {
         command: "sign_in",
       });
     }
-    expect(errorKinds).toHaveLength(16);
+    expect(errorKinds).toHaveLength(17);
     expect(errorKinds).toContain("allocation");
+    expect(errorKinds).toContain("recording");
   });
 
   it("keeps unknown error shapes readable", async () => {

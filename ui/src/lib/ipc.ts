@@ -3,7 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
-import type { AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
+import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
 
 export * from "./ipc-types";
 
@@ -163,12 +163,12 @@ export function consoleOpen(args: { id: string; vmId: number }): Promise<void> {
   return call<void>("console_open", { ...args });
 }
 
-/** Console windows only: a fresh single-use ticket for the calling window's VM. */
-/** How this console window's last session ended; null until the app has learnt it. */
+/** Console windows only: how this window's last session ended; null until the app has learnt it. */
 export function consoleLastEnd(): Promise<ConsoleEnd | null> {
   return call<ConsoleEnd | null>("console_last_end");
 }
 
+/** Console windows only: a fresh single-use ticket for the calling window's VM. */
 export function consoleConnect(): Promise<ConsoleGrant> {
   return call<ConsoleGrant>("console_connect");
 }
@@ -272,4 +272,40 @@ export async function onVmChanged(cb: (change: VmChanged) => void): Promise<() =
   } catch (raw) {
     throw IpcError.from("listen vm-changed", raw);
   }
+}
+
+/** Main window: console sessions matching the audit view's filters, newest first. */
+export function auditSearch(query: AuditQuery): Promise<AuditEntry[]> {
+  return call<AuditEntry[]>("audit_search", { query });
+}
+
+/** Main window: checks the audit log's hash chain and every recording. */
+export function auditVerify(): Promise<AuditVerification> {
+  return call<AuditVerification>("audit_verify");
+}
+
+/** Main window: writes the matching sessions to the exports folder; resolves to the file. */
+export function auditExport(query: AuditQuery, format: "csv" | "json"): Promise<string> {
+  return call<string>("audit_export", { query, format });
+}
+
+/** Main window: copies a recording and its verification data to the exports folder. */
+export function recordingExport(auditId: number): Promise<string> {
+  return call<string>("recording_export", { auditId });
+}
+
+/** Main window: opens (or focuses) the replay window of a recorded session. */
+export function replayOpen(auditId: number): Promise<void> {
+  return call<void>("replay_open", { auditId });
+}
+
+/** Replay windows only: the session, its keystroke timeline and its chunks. */
+export function replayInfo(): Promise<ReplayInfo> {
+  return call<ReplayInfo>("replay_info");
+}
+
+/** Replay windows only: the screen's bytes of chunks `from..from + count` (binary, docs/IPC.md). */
+export async function replayData(from: number, count: number): Promise<ArrayBuffer> {
+  const raw = await call<ArrayBuffer | number[]>("replay_data", { from, count });
+  return raw instanceof ArrayBuffer ? raw : new Uint8Array(raw).buffer;
 }

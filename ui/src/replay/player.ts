@@ -1,0 +1,130 @@
+// Replays a recorded console into noVNC: a fake channel (what noVNC accepts instead of a
+// WebSocket) receives a synthetic RFB handshake with no security, the recorded ServerInit, then
+// the server's bytes on the recording's clock. What noVNC sends back goes nowhere: a replay is
+// view-only and never reaches a VM.
+
+/** One record of `replay_data`'s answer. */
+export interface ScreenRecord {
+  /** 0x10 ServerInit, 0x01 server bytes. */
+  kind: number;
+  atMs: number;
+  bytes: Uint8Array;
+}
+
+export const KIND_INIT = 0x10;
+export const KIND_SERVER = 0x01;
+/** A gap longer than this is skipped when "skip idle" is on. */
+export const IDLE_GAP_MS = 2000;
+
+/** Parses `replay_data`'s binary answer: kind u8, at_ms u32, len u32 (LE), bytes. */
+export function parseScreenRecords(buf: ArrayBuffer): ScreenRecord[] {
+  const view = new DataView(buf);
+  const out: ScreenRecord[] = [];
+  let at = 0;
+  while (at + 9 <= buf.byteLength) {
+    const kind = view.getUint8(at);
+    const atMs = view.getUint32(at + 1, true);
+    const len = view.getUint32(at + 5, true);
+    if (at + 9 + len > buf.byteLength) throw new Error(`replay data cut inside a record at byte ${at}`);
+    out.push({ kind, atMs, bytes: new Uint8Array(buf, at + 9, len) });
+    at += 9 + len;
+  }
+  if (at !== buf.byteLength) throw new Error("replay data ends inside a record header");
+  return out;
+}
+
+/** What noVNC needs of a channel (see noVNC's Websock.attach). */
+export class ReplayChannel {
+  binaryType = "arraybuffer";
+  protocol = "";
+  readyState = 1; // WebSocket.OPEN: noVNC starts at once
+  onopen: ((e: unknown) => void) | null = null;
+  onmessage: ((e: { data: ArrayBuffer }) => void) | null = null;
+  onerror: ((e: unknown) => void) | null = null;
+  onclose: ((e: unknown) => void) | null = null;
+
+  /** What noVNC sends (its version, security choice, requests) is dropped: it takes no argument
+   * here, since JavaScript ignores the one noVNC passes. */
+  send(): void {}
+
+  close(): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onclose?.({ code: 1000, reason: "replay closed", wasClean: true });
+  }
+
+  /** Hands bytes to noVNC as one message. */
+  deliver(bytes: Uint8Array): void {
+    if (this.readyState !== 1 || bytes.length === 0) return;
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    this.onmessage?.({ data: copy.buffer });
+  }
+}
+
+/** The server's side of an RFB 3.8 handshake with security None, up to (not including) ServerInit. */
+export function syntheticHandshake(): Uint8Array {
+  const version = new TextEncoder().encode("RFB 003.008\n");
+  const out = new Uint8Array(version.length + 2 + 4);
+  out.set(version, 0);
+  out.set([1, 1], version.length); // one security type: None
+  // SecurityResult OK: four zero bytes.
+  return out;
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The replay's clock and cursor over the records: which records are due at a time, where the
+ * next idle gap ends. Pure: the view drives it with timestamps.
+ */
+export class Timeline {
+  /** Index of the next record to deliver. */
+  next = 0;
+  /** Recording time shown, in ms. */
+  position = 0;
+
+  constructor(
+    readonly records: ScreenRecord[],
+    readonly durationMs: number,
+  ) {}
+
+  /** The records due up to `t` (moving the cursor), and the position becomes `t`. */
+  advanceTo(t: number): ScreenRecord[] {
+    const due: ScreenRecord[] = [];
+    while (this.next < this.records.length && (this.records[this.next]?.atMs ?? Infinity) <= t) {
+      const r = this.records[this.next];
+      if (r) due.push(r);
+      this.next++;
+    }
+    this.position = Math.min(Math.max(t, this.position), this.durationMs);
+    return due;
+  }
+
+  /** Where playback should jump to when nothing happens for a while after `t`, or null. */
+  idleSkipTarget(t: number): number | null {
+    const r = this.records[this.next];
+    if (!r) return null;
+    return r.atMs - t > IDLE_GAP_MS ? r.atMs - 200 : null;
+  }
+
+  /** Rewinds to the start (a backwards seek replays from ServerInit). */
+  rewind(): void {
+    this.next = 0;
+    this.position = 0;
+  }
+
+  get finished(): boolean {
+    return this.next >= this.records.length && this.position >= this.durationMs;
+  }
+}

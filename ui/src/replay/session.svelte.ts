@@ -1,0 +1,149 @@
+// One replay window's state: loads its recording over IPC (replay windows may read their own
+// session's recording and nothing else), drives noVNC through a ReplayChannel, and keeps the
+// clock the toolbar shows.
+import RFB from "@novnc/novnc";
+import { IpcError, replayData, replayInfo, type ReplayInfo } from "../lib/ipc";
+import { KIND_INIT, KIND_SERVER, ReplayChannel, Timeline, concat, parseScreenRecords, syntheticHandshake, type ScreenRecord } from "./player";
+
+/** Builds the viewer; tests pass a fake. */
+export type ReplayRfbFactory = (target: HTMLElement, channel: ReplayChannel) => RFB;
+
+const noVnc: ReplayRfbFactory = (target, channel) => {
+  const rfb = new RFB(target, channel as unknown as WebSocket, {});
+  rfb.viewOnly = true;
+  rfb.scaleViewport = true;
+  return rfb;
+};
+
+/** Chunks asked for per `replay_data` call (the shell's maximum). */
+const CHUNKS_PER_CALL = 16;
+/** Playback speeds offered. */
+export const SPEEDS = [1, 2, 4, 8] as const;
+
+export type ReplayState = "loading" | "ready" | "playing" | "paused" | "ended" | "failed";
+
+/** Injected for tests: the IPC calls and the clock. */
+export interface ReplayDeps {
+  info: () => Promise<ReplayInfo>;
+  data: (from: number, count: number) => Promise<ArrayBuffer>;
+  now: () => number;
+}
+
+const defaultDeps: ReplayDeps = { info: replayInfo, data: replayData, now: () => performance.now() };
+
+export class ReplaySession {
+  state = $state<ReplayState>("loading");
+  info = $state<ReplayInfo | null>(null);
+  error = $state<string | null>(null);
+  /** Recording time shown, ms. */
+  position = $state(0);
+  speed = $state<number>(1);
+  skipIdle = $state(true);
+  /** Chunks loaded of all. */
+  loaded = $state(0);
+
+  #records: ScreenRecord[] = [];
+  #init: Uint8Array | null = null;
+  #timeline: Timeline | null = null;
+  #channel: ReplayChannel | null = null;
+  #rfb: RFB | null = null;
+  #target: HTMLElement | null = null;
+  #lastTick = 0;
+  readonly #factory: ReplayRfbFactory;
+  readonly #deps: ReplayDeps;
+
+  constructor(factory: ReplayRfbFactory = noVnc, deps: ReplayDeps = defaultDeps) {
+    this.#factory = factory;
+    this.#deps = deps;
+  }
+
+  get durationMs(): number {
+    return this.info?.durationMs ?? 0;
+  }
+
+  /** Loads the header and every chunk, then shows the first screen. */
+  async load(target: HTMLElement): Promise<void> {
+    this.#target = target;
+    try {
+      const info = await this.#deps.info();
+      this.info = info;
+      const records: ScreenRecord[] = [];
+      for (let from = 0; from < info.chunks.length; from += CHUNKS_PER_CALL) {
+        records.push(...parseScreenRecords(await this.#deps.data(from, CHUNKS_PER_CALL)));
+        this.loaded = Math.min(info.chunks.length, from + CHUNKS_PER_CALL);
+      }
+      const initIndex = records.findIndex((r) => r.kind === KIND_INIT);
+      if (initIndex < 0) throw new Error("this recording holds no screen (the session never got past its handshake)");
+      this.#init = records[initIndex]?.bytes ?? null;
+      this.#records = records.slice(initIndex + 1).filter((r) => r.kind === KIND_SERVER);
+      this.#timeline = new Timeline(this.#records, info.durationMs);
+      this.#restart();
+      this.state = "ready";
+    } catch (raw) {
+      this.state = "failed";
+      this.error = raw instanceof IpcError ? raw.message : raw instanceof Error ? raw.message : String(raw);
+    }
+  }
+
+  /** A fresh viewer at the recording's start: handshake and ServerInit delivered at once. */
+  #restart(): void {
+    this.#channel?.close();
+    this.#rfb?.disconnect();
+    if (!this.#target || !this.#init || !this.#timeline) return;
+    const channel = new ReplayChannel();
+    this.#channel = channel;
+    this.#rfb = this.#factory(this.#target, channel);
+    channel.deliver(concat([syntheticHandshake(), this.#init]));
+    this.#timeline.rewind();
+    this.position = 0;
+  }
+
+  #deliver(records: ScreenRecord[]): void {
+    if (records.length > 0) this.#channel?.deliver(concat(records.map((r) => r.bytes)));
+  }
+
+  play(): void {
+    if (!this.#timeline || this.state === "failed" || this.state === "loading") return;
+    if (this.state === "ended") this.seek(0);
+    this.state = "playing";
+    this.#lastTick = this.#deps.now();
+  }
+
+  pause(): void {
+    if (this.state === "playing") this.state = "paused";
+  }
+
+  /** Moves the clock on by the time passed since the last tick (called every frame). */
+  tick(): void {
+    const timeline = this.#timeline;
+    if (this.state !== "playing" || !timeline) return;
+    const now = this.#deps.now();
+    let t = timeline.position + (now - this.#lastTick) * this.speed;
+    this.#lastTick = now;
+    if (this.skipIdle) {
+      const skip = timeline.idleSkipTarget(timeline.position);
+      if (skip !== null && skip > t) t = skip;
+    }
+    this.#deliver(timeline.advanceTo(Math.min(t, this.durationMs)));
+    this.position = timeline.position;
+    if (timeline.position >= this.durationMs) this.state = "ended";
+  }
+
+  /** Jumps to `t` ms: forwards by delivering what lies between, backwards by replaying from the start at once. */
+  seek(t: number): void {
+    const timeline = this.#timeline;
+    if (!timeline) return;
+    const target = Math.max(0, Math.min(t, this.durationMs));
+    if (target < timeline.position) this.#restart();
+    this.#deliver(timeline.advanceTo(target));
+    this.position = timeline.position;
+    this.#lastTick = this.#deps.now();
+    if (this.state === "ended" && target < this.durationMs) this.state = "paused";
+  }
+
+  close(): void {
+    this.#channel?.close();
+    this.#rfb?.disconnect();
+    this.#rfb = null;
+  }
+}

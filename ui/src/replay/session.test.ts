@@ -1,0 +1,95 @@
+import { describe, expect, it, vi } from "vitest";
+import type RFB from "@novnc/novnc";
+import type { ReplayInfo } from "../lib/ipc";
+import { KIND_INIT, KIND_SERVER, type ReplayChannel } from "./player";
+import { encode } from "./testdata";
+
+vi.mock("@novnc/novnc", () => ({ default: class {} }));
+
+const info: ReplayInfo = {
+  entry: {
+    id: 3, profileId: "lab", user: "carol", vmId: 7, vmName: "web-7", target: "10.0.0.5:5907",
+    startedAtMs: 1_700_000_000_000, endedAtMs: 1_700_000_060_000, bytesToClient: 10, bytesToServer: 2,
+    endReason: "client_closed", recorded: true, recordingAvailable: true, recordingHead: "ab",
+  },
+  durationMs: 60_000,
+  capped: false,
+  keys: [],
+  clicks: [],
+  notes: [],
+  chunks: [{ seq: 0, firstMs: 0, lastMs: 30_000 }, { seq: 1, firstMs: 30_000, lastMs: 60_000 }],
+};
+
+/** A replay session over fake IPC, a fake viewer that records what it was fed, and a fake clock. */
+async function setup() {
+  const { ReplaySession } = await import("./session.svelte");
+  let now = 0;
+  const viewers: number[][][] = [];
+  const calls: [number, number][] = [];
+  const session = new ReplaySession(
+    (_target, channel: ReplayChannel) => {
+      const fed: number[][] = [];
+      viewers.push(fed);
+      channel.onmessage = (e) => fed.push(Array.from(new Uint8Array(e.data)));
+      return { disconnect() {} } as unknown as RFB;
+    },
+    {
+      info: () => Promise.resolve(info),
+      data: (from, count) => {
+        calls.push([from, count]);
+        return Promise.resolve(
+          from === 0
+            ? encode([
+                { kind: KIND_INIT, atMs: 1, bytes: [0xaa] },
+                { kind: KIND_SERVER, atMs: 1_000, bytes: [1] },
+                { kind: KIND_SERVER, atMs: 40_000, bytes: [2] },
+              ])
+            : new ArrayBuffer(0),
+        );
+      },
+      now: () => now,
+    },
+  );
+  await session.load({} as HTMLElement);
+  return { session, viewers, calls, advance: (ms: number) => (now += ms) };
+}
+
+describe("ReplaySession", () => {
+  it("loads every chunk, then plays on the recording's clock", async () => {
+    const { session, viewers, calls, advance } = await setup();
+    expect(calls).toEqual([[0, 16]]);
+    expect(session.state).toBe("ready");
+    // The handshake and ServerInit reach the viewer at once.
+    expect(viewers[0]?.[0]?.slice(-1)).toEqual([0xaa]);
+    session.skipIdle = false;
+    session.play();
+    advance(500);
+    session.tick();
+    expect(viewers[0]).toHaveLength(1);
+    advance(600);
+    session.tick();
+    expect(viewers[0]?.[1]).toEqual([1]);
+    session.speed = 8;
+    advance(5_000);
+    session.tick();
+    expect(viewers[0]?.[2]).toEqual([2]);
+    advance(60_000);
+    session.tick();
+    expect(session.state).toBe("ended");
+  });
+
+  it("skips idle gaps and seeks both ways", async () => {
+    const { session, viewers, advance } = await setup();
+    session.play();
+    advance(1_100);
+    session.tick(); // 1.1 s: the first update
+    advance(16);
+    session.tick(); // the 39 s gap is skipped
+    expect(session.position).toBeGreaterThan(39_000);
+    session.seek(500); // backwards: a fresh viewer, replayed from ServerInit
+    expect(viewers).toHaveLength(2);
+    expect(viewers[1]).toHaveLength(1);
+    session.seek(50_000); // forwards: both updates at once
+    expect(viewers[1]?.[1]).toEqual([1, 2]);
+  });
+});
