@@ -62,14 +62,14 @@ export class ReplayChannel {
   }
 }
 
-/** The server's side of an RFB 3.8 handshake with security None, up to (not including) ServerInit. */
-export function syntheticHandshake(): Uint8Array {
-  const version = new TextEncoder().encode("RFB 003.008\n");
-  const out = new Uint8Array(version.length + 2 + 4);
-  out.set(version, 0);
-  out.set([1, 1], version.length); // one security type: None
-  // SecurityResult OK: four zero bytes.
-  return out;
+/** The server's side of an RFB 3.8 handshake with security None, up to (not including)
+ * ServerInit, as the messages noVNC reads one by one: version, security types, SecurityResult. */
+export function syntheticHandshake(): Uint8Array[] {
+  return [
+    new TextEncoder().encode("RFB 003.008\n"),
+    new Uint8Array([1, 1]), // one security type: None
+    new Uint8Array([0, 0, 0, 0]), // SecurityResult: OK
+  ];
 }
 
 /** Concatenates byte arrays. */

@@ -3,7 +3,16 @@
 // clock the toolbar shows.
 import RFB from "@novnc/novnc";
 import { IpcError, replayData, replayInfo, type ReplayInfo } from "../lib/ipc";
-import { KIND_INIT, KIND_SERVER, ReplayChannel, Timeline, concat, parseScreenRecords, syntheticHandshake, type ScreenRecord } from "./player";
+import {
+  KIND_INIT,
+  KIND_SERVER,
+  ReplayChannel,
+  Timeline,
+  concat,
+  parseScreenRecords,
+  syntheticHandshake,
+  type ScreenRecord,
+} from "./player";
 
 /** Builds the viewer; tests pass a fake. */
 export type ReplayRfbFactory = (target: HTMLElement, channel: ReplayChannel) => RFB;
@@ -87,13 +96,16 @@ export class ReplaySession {
 
   /** A fresh viewer at the recording's start: handshake and ServerInit delivered at once. */
   #restart(): void {
-    this.#channel?.close();
+    // noVNC's disconnect closes its channel (and takes its canvas away) itself.
     this.#rfb?.disconnect();
+    this.#rfb = null;
     if (!this.#target || !this.#init || !this.#timeline) return;
     const channel = new ReplayChannel();
     this.#channel = channel;
     this.#rfb = this.#factory(this.#target, channel);
-    channel.deliver(concat([syntheticHandshake(), this.#init]));
+    // One message per handshake step: noVNC handles one step per message until it is connected.
+    for (const step of syntheticHandshake()) channel.deliver(step);
+    channel.deliver(this.#init);
     this.#timeline.rewind();
     this.position = 0;
   }
@@ -142,7 +154,6 @@ export class ReplaySession {
   }
 
   close(): void {
-    this.#channel?.close();
     this.#rfb?.disconnect();
     this.#rfb = null;
   }

@@ -59,20 +59,21 @@ describe("ReplaySession", () => {
     const { session, viewers, calls, advance } = await setup();
     expect(calls).toEqual([[0, 16]]);
     expect(session.state).toBe("ready");
-    // The handshake and ServerInit reach the viewer at once.
-    expect(viewers[0]?.[0]?.slice(-1)).toEqual([0xaa]);
+    // The handshake (a message per step) and ServerInit reach the viewer at once.
+    expect(viewers[0]).toHaveLength(4);
+    expect(viewers[0]?.[3]).toEqual([0xaa]);
     session.skipIdle = false;
     session.play();
     advance(500);
     session.tick();
-    expect(viewers[0]).toHaveLength(1);
+    expect(viewers[0]).toHaveLength(4);
     advance(600);
     session.tick();
-    expect(viewers[0]?.[1]).toEqual([1]);
+    expect(viewers[0]?.[4]).toEqual([1]);
     session.speed = 8;
     advance(5_000);
     session.tick();
-    expect(viewers[0]?.[2]).toEqual([2]);
+    expect(viewers[0]?.[5]).toEqual([2]);
     advance(60_000);
     session.tick();
     expect(session.state).toBe("ended");
@@ -88,8 +89,8 @@ describe("ReplaySession", () => {
     expect(session.position).toBeGreaterThan(39_000);
     session.seek(500); // backwards: a fresh viewer, replayed from ServerInit
     expect(viewers).toHaveLength(2);
-    expect(viewers[1]).toHaveLength(1);
+    expect(viewers[1]).toHaveLength(4);
     session.seek(50_000); // forwards: both updates at once
-    expect(viewers[1]?.[1]).toEqual([1, 2]);
+    expect(viewers[1]?.[4]).toEqual([1, 2]);
   });
 });

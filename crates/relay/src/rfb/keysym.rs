@@ -26,6 +26,7 @@ pub fn name(keysym: u32) -> Option<&'static str> {
         "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12",
     ];
     Some(match keysym {
+        0x20 => "space",
         0xff08 => "BackSpace",
         0xff09 => "Tab",
         0xff0d => "Return",
