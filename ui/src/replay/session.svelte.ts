@@ -26,6 +26,8 @@ const noVnc: ReplayRfbFactory = (target, channel) => {
 
 /** Chunks asked for per `replay_data` call (the shell's maximum). */
 const CHUNKS_PER_CALL = 16;
+/** At most this much is handed to noVNC per frame. */
+const FRAME_BYTES = 8 << 20;
 /** Playback speeds offered. */
 export const SPEEDS = [1, 2, 4, 8] as const;
 
@@ -58,6 +60,7 @@ export class ReplaySession {
   #rfb: RFB | null = null;
   #target: HTMLElement | null = null;
   #lastTick = 0;
+  #backlog: Uint8Array[] = [];
   readonly #factory: ReplayRfbFactory;
   readonly #deps: ReplayDeps;
 
@@ -102,6 +105,7 @@ export class ReplaySession {
     if (!this.#target || !this.#init || !this.#timeline) return;
     const channel = new ReplayChannel();
     this.#channel = channel;
+    this.#backlog = [];
     this.#rfb = this.#factory(this.#target, channel);
     // One message per handshake step: noVNC handles one step per message until it is connected.
     for (const step of syntheticHandshake()) channel.deliver(step);
@@ -110,8 +114,29 @@ export class ReplaySession {
     this.position = 0;
   }
 
+  /** Queues records for noVNC; `#pump` hands them over a slice per frame. */
   #deliver(records: ScreenRecord[]): void {
-    if (records.length > 0) this.#channel?.deliver(concat(records.map((r) => r.bytes)));
+    for (const r of records) this.#backlog.push(r.bytes);
+    this.#pump();
+  }
+
+  /** Hands noVNC at most FRAME_BYTES of the backlog: its receive queue stops growing at 40 MiB,
+   * so a long seek is fed over several frames instead of in one message. */
+  #pump(): void {
+    const slice: Uint8Array[] = [];
+    let size = 0;
+    while (this.#backlog.length > 0 && (size === 0 || size + (this.#backlog[0]?.length ?? 0) <= FRAME_BYTES)) {
+      const next = this.#backlog.shift();
+      if (!next) break;
+      slice.push(next);
+      size += next.length;
+    }
+    if (slice.length > 0) this.#channel?.deliver(concat(slice));
+  }
+
+  /** Bytes still to hand to noVNC (a seek in progress). */
+  get backlogged(): boolean {
+    return this.#backlog.length > 0;
   }
 
   play(): void {
@@ -127,6 +152,7 @@ export class ReplaySession {
 
   /** Moves the clock on by the time passed since the last tick (called every frame). */
   tick(): void {
+    this.#pump();
     const timeline = this.#timeline;
     if (this.state !== "playing" || !timeline) return;
     const now = this.#deps.now();

@@ -55,6 +55,32 @@ async function setup() {
 }
 
 describe("ReplaySession", () => {
+  it("feeds a long seek to noVNC over several frames, at most 8 MiB each", async () => {
+    const { ReplaySession } = await import("./session.svelte");
+    const big = Array.from({ length: 5 }, (_, i) => ({ kind: KIND_SERVER, atMs: 1_000 + i, bytes: new Array(3 << 20).fill(i) }));
+    const fed: number[] = [];
+    const session = new ReplaySession(
+      (_t, channel: ReplayChannel) => {
+        channel.onmessage = (e) => fed.push(e.data.byteLength);
+        return { disconnect() {} } as unknown as RFB;
+      },
+      {
+        info: () => Promise.resolve(info),
+        data: (from) => Promise.resolve(from === 0 ? encode([{ kind: KIND_INIT, atMs: 1, bytes: [0xaa] }, ...big]) : new ArrayBuffer(0)),
+        now: () => 0,
+      },
+    );
+    await session.load({} as HTMLElement);
+    fed.length = 0;
+    session.seek(10_000);
+    expect(fed).toEqual([6 << 20]); // two 3 MiB updates fit, a third would not
+    expect(session.backlogged).toBe(true);
+    session.tick();
+    session.tick();
+    expect(fed).toEqual([6 << 20, 6 << 20, 3 << 20]);
+    expect(session.backlogged).toBe(false);
+  });
+
   it("loads every chunk, then plays on the recording's clock", async () => {
     const { session, viewers, calls, advance } = await setup();
     expect(calls).toEqual([[0, 16]]);

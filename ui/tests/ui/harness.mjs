@@ -130,6 +130,7 @@ export async function openApp(url, handlers, { initScript } = {}) {
        for (const key of Object.keys(__turns)) if (key === cmd || key.startsWith(cmd + ":")) delete __turns[key];
      };
      const __answer = (cmd, key, h, args) => {
+       if (typeof h === "function") return h(args);
        if (h && typeof h === "object" && typeof h.by === "string" && h.cases) {
          const value = String(args?.[h.by]);
          if (!(value in h.cases)) throw { kind: "notFound", message: "no mocked case " + h.by + "=" + value, params: {} };

@@ -74,7 +74,7 @@ async function pixel(page) {
 }
 
 test("replays the recorded screen, seeks both ways and seeks from the keystroke timeline", async () => {
-  const { browser, page, problems, messages } = await openApp(`${server.url}replay.html`, {
+  const { browser, page, problems } = await openApp(`${server.url}replay.html`, {
     replay_info: info,
     replay_data: data,
   });
