@@ -89,6 +89,12 @@ test("adding an endpoint sends the form, signs in and shows its inventory", asyn
     assert.equal(await page.getByTestId("endpoint-allow-http").count(), 0, "no http opt-in for https");
     await page.getByTestId("endpoint-vm-filter").selectOption("all");
     await page.getByTestId("endpoint-pin").fill("AB:CD");
+    // Recording is off by default; turned on, the dialog says what it records.
+    assert.equal(await page.getByTestId("endpoint-record-consoles").isChecked(), false);
+    assert.equal(await page.getByTestId("endpoint-record-consoles-warning").count(), 0);
+    await page.getByTestId("endpoint-record-consoles").check();
+    assert.match(await page.getByTestId("endpoint-record-consoles-warning").innerText(), /passwords/);
+    await page.getByTestId("endpoint-record-consoles").uncheck();
     await screenshot(page, "endpoint-dialog");
     await page.getByTestId("endpoint-save").click();
 
@@ -111,6 +117,7 @@ test("adding an endpoint sends the form, signs in and shows its inventory", asyn
         pinnedSha256: "AB:CD",
         caFile: null,
         allowPlainHttp: false,
+        recordConsoles: false,
       },
       password: "correct horse",
       sessionOnly: false,
