@@ -117,6 +117,8 @@ def row_state(app, vm_id):
 
 def open_details(app, wait, vm_id):
     cell = row(app, vm_id).find_element(By.CSS_SELECTOR, "td.name")
+    # WebKitWebDriver does not scroll a pointer action's target into view.
+    app.execute_script("arguments[0].scrollIntoView({ block: 'center' })", cell)
     ActionChains(app).double_click(cell).perform()
     panel = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=vm-details]")))
     wait.until(lambda d: f"ID {vm_id}" in panel.text)

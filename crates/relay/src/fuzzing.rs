@@ -79,7 +79,7 @@ pub fn upgrade_request(data: &[u8]) -> bool {
             inner.tickets.replace_static(vec![StaticToken {
                 token: FUZZ_TOKEN.to_owned(),
                 target: Target::new("127.0.0.1", 5900),
-            }]);
+            }], false);
             inner
         };
     }

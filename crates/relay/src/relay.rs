@@ -214,7 +214,9 @@ impl Relay {
     /// Replaces the reusable tokens (headless mode only: they never expire and can be used any
     /// number of times, so this is for trusted local use, never for the app).
     pub fn set_static_tokens(&self, tokens: Vec<StaticToken>) {
-        self.inner.tickets.replace_static(tokens);
+        // A token file's sessions are recorded when the relay has somewhere to record them.
+        let record = self.inner.config.recording_dir.is_some();
+        self.inner.tickets.replace_static(tokens, record);
     }
 
     /// Subscribes to session events (started, ended with stats, rejected). A subscriber more than

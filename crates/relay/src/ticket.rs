@@ -243,7 +243,9 @@ impl TicketStore {
         });
     }
 
-    pub fn replace_static(&self, tokens: Vec<StaticToken>) {
+    /// Replaces the reusable tokens; their sessions are recorded when `record` (the relay has a
+    /// recording directory).
+    pub fn replace_static(&self, tokens: Vec<StaticToken>, record: bool) {
         let mut entries = self.lock();
         entries.retain(|e| !matches!(e.kind, Kind::Reusable));
         entries.extend(tokens.into_iter().map(|t| Entry {
@@ -251,7 +253,7 @@ impl TicketStore {
             grant: Grant {
                 target: t.target,
                 label: Arc::from("token-file"),
-                record: true,
+                record,
             },
             kind: Kind::Reusable,
         }));
@@ -476,14 +478,14 @@ mod tests {
             token: "rb-down".into(),
             target: Target::new("127.0.0.1", 9),
         };
-        store.replace_static(vec![st]);
+        store.replace_static(vec![st], true);
         assert!(store.redeem(b"rb-down", now).is_ok());
         assert!(
             store
                 .redeem(b"rb-down", now + Duration::from_secs(86_400))
                 .is_ok()
         );
-        store.replace_static(vec![]);
+        store.replace_static(vec![], true);
         assert_eq!(
             store.redeem(b"rb-down", now).err(),
             Some(TicketRefusal::Unknown)
