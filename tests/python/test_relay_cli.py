@@ -125,8 +125,10 @@ def handshake(relay, token, origin=None):
     s = socket.create_connection((relay.host, relay.port), timeout=10)
     s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     head = b""
+    # Byte by byte: a server that speaks first (VNC does) may send its first frame right after
+    # the 101, and those bytes must stay in the socket for recv_frame.
     while b"\r\n\r\n" not in head:
-        chunk = s.recv(4096)
+        chunk = s.recv(1)
         if not chunk:
             break
         head += chunk
