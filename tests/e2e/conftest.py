@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
@@ -136,3 +139,14 @@ def app(tauri_driver, app_binary):
         yield driver
     finally:
         driver.quit()
+
+
+def fill_endpoint_dialog(app, wait, name: str, url: str, user: str, password: str) -> None:
+    """Opens the endpoint dialog and fills it in (every VM shown); the caller saves it."""
+    app.find_element(By.CSS_SELECTOR, "[data-testid=add-endpoint]").click()
+    wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-name]")))
+    app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-name]").send_keys(name)
+    app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-url]").send_keys(url)
+    app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-user]").send_keys(user)
+    app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-password]").send_keys(password)
+    Select(app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-vm-filter]")).select_by_value("all")

@@ -21,9 +21,9 @@ import pytest
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, fill_endpoint_dialog, isolated_env, new_session, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
 # The simulator helpers of the Python suite (onedeck-cli from $ONEDECK_CLI, as make sets it).
@@ -91,14 +91,8 @@ def test_sign_in_inventory_console_quit_leaves_no_secret_behind(app_binary, sim_
             wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
 
             # Add the endpoint (login-token mode: the password is traded for a token).
-            app.find_element(By.CSS_SELECTOR, "[data-testid=add-endpoint]").click()
-            wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-name]")))
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-name]").send_keys("Leak check")
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-url]").send_keys(sim_url)
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-user]").send_keys("carol")
+            fill_endpoint_dialog(app, wait, "Leak check", sim_url, "carol", PASSWORD)
             app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-auth-token]").click()
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-password]").send_keys(PASSWORD)
-            Select(app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-vm-filter]")).select_by_value("all")
             app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
             item = wait.until(
                 ec.presence_of_element_located(

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, fill_endpoint_dialog, isolated_env, new_session, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
@@ -60,13 +60,7 @@ def test_record_type_audit_and_replay_the_same_screen(app_binary, sim_url, tmp_p
             wait = WebDriverWait(app, 30)
             main = app.current_window_handle
             wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
-            app.find_element(By.CSS_SELECTOR, "[data-testid=add-endpoint]").click()
-            wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-name]")))
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-name]").send_keys("Recorded lab")
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-url]").send_keys(sim_url)
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-user]").send_keys("carol")
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-password]").send_keys(PASSWORD)
-            Select(app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-vm-filter]")).select_by_value("all")
+            fill_endpoint_dialog(app, wait, "Recorded lab", sim_url, "carol", PASSWORD)
             app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-record-consoles]").click()
             warning = app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-record-consoles-warning]").text
             assert "password" in warning.lower(), warning
