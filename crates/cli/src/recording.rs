@@ -1,9 +1,10 @@
 //! `onedeck-cli recording`: read a console recording (docs/RECORDING.md): its keystroke
-//! timeline, and whether its hash chain is intact.
+//! timeline, the screen at a moment, and whether its hash chain is intact.
 
-use std::path::PathBuf;
+use std::{fs::File, io::BufWriter, path::PathBuf, time::Duration};
 
-use onedeck_relay::recording::{Record, RecordingReader, Timeline, verify};
+use anyhow::Context;
+use onedeck_relay::recording::{Record, RecordingReader, Timeline, screen_at, verify};
 
 use crate::front::{Failure, Outcome};
 
@@ -21,6 +22,17 @@ enum Command {
         /// The recording (`.odrec`).
         file: PathBuf,
     },
+    /// The screen at a moment, as a PNG.
+    Frame {
+        /// The recording (`.odrec`).
+        file: PathBuf,
+        /// Seconds since the session started (fractions allowed); past the end, the last screen.
+        #[arg(long, value_name = "SECONDS")]
+        at: f64,
+        /// Where to write the PNG.
+        #[arg(long, value_name = "OUT")]
+        png: PathBuf,
+    },
     /// Check the hash chain: exit 0 when intact, 1 naming the first broken link.
     Verify {
         /// The recording (`.odrec`).
@@ -35,6 +47,7 @@ enum Command {
 pub fn run(args: Args, json: bool) -> Outcome {
     match args.command {
         Command::Keys { file } => keys(file, json),
+        Command::Frame { file, at, png } => frame(file, at, png, json),
         Command::Verify { file, head } => check(file, head.as_deref(), json),
     }
 }
@@ -78,6 +91,53 @@ fn keys(file: PathBuf, json: bool) -> Outcome {
         Some(e) => Err(Failure::Other(e.into())),
         None => Ok(()),
     }
+}
+
+fn frame(file: PathBuf, at: f64, out: PathBuf, json: bool) -> Outcome {
+    let at = Duration::try_from_secs_f64(at).map_err(|_| {
+        Failure::Usage(format!(
+            "--at {at}: give the seconds since the session started (0 or more)"
+        ))
+    })?;
+    let screen = screen_at(&file, at).map_err(|e| Failure::Other(e.into()))?;
+    let rgba = screen
+        .rgba()
+        .map_err(|why| Failure::Other(anyhow::anyhow!("{}: {why}", file.display())))?;
+    let write = || -> anyhow::Result<()> {
+        let f = File::create(&out)?;
+        let mut png = png::Encoder::new(
+            BufWriter::new(f),
+            u32::from(screen.width()),
+            u32::from(screen.height()),
+        );
+        png.set_color(png::ColorType::Rgba);
+        png.set_depth(png::BitDepth::Eight);
+        let mut w = png.write_header()?;
+        w.write_image_data(&rgba)?;
+        w.finish()?;
+        Ok(())
+    };
+    write().with_context(|| format!("writing {}", out.display()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "png": out,
+                "width": screen.width(),
+                "height": screen.height(),
+                "at_ms": u64::try_from(at.as_millis()).unwrap_or(u64::MAX),
+            })
+        );
+    } else {
+        println!(
+            "{}: {}×{} screen at {:.3} s",
+            out.display(),
+            screen.width(),
+            screen.height(),
+            at.as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 fn check(file: PathBuf, head: Option<&str>, json: bool) -> Outcome {

@@ -185,7 +185,8 @@ impl Error {
             Self::Relay(
                 onedeck_relay::Error::RecordingBroken { .. }
                 | onedeck_relay::Error::RecordingFormat { .. }
-                | onedeck_relay::Error::RecordingNewer { .. },
+                | onedeck_relay::Error::RecordingNewer { .. }
+                | onedeck_relay::Error::RecordingScreen { .. },
             ) => ErrorKind::Recording,
             Self::Relay(_) | Self::Demo(_) | Self::Task(_) => ErrorKind::Internal,
             Self::InvalidInput { .. } => ErrorKind::InvalidInput,

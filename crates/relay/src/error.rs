@@ -76,6 +76,16 @@ pub enum Error {
         /// What is wrong there.
         what: String,
     },
+    /// The screen of a recording cannot be rebuilt at a moment.
+    #[error("{path}: no screen at {at_ms} ms: {why}")]
+    RecordingScreen {
+        /// The recording file.
+        path: PathBuf,
+        /// The moment asked for, in ms since the session started.
+        at_ms: u64,
+        /// Why.
+        why: String,
+    },
 }
 
 /// The crate's result type.

@@ -164,3 +164,51 @@ pub fn recording(data: &[u8]) -> usize {
     );
     records
 }
+
+/// A server's stream after ServerInit through the decoder that rebuilds screens for keyframes:
+/// the first byte picks the pixel format (32, 16 or 8 bits), the next two the screen size (up
+/// to 64×64), the rest is fed in pieces whose sizes the stream's own bytes decide (every 97th
+/// byte). Returns why the decoder stopped, if it did. Checks that a keyframe of any screen it
+/// reaches decodes to that same screen.
+pub fn rfb_server(data: &[u8]) -> Option<String> {
+    use crate::rfb::{PixelFormat, Screen, ServerDecoder};
+    let [fmt, w, h, rest @ ..] = data else {
+        return None;
+    };
+    let pf: [u8; 16] = match fmt % 3 {
+        0 => [32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0],
+        1 => [16, 16, 1, 1, 0, 31, 0, 63, 0, 31, 11, 5, 0, 0, 0, 0],
+        _ => [8, 8, 0, 1, 0, 7, 0, 7, 0, 3, 0, 3, 6, 0, 0, 0],
+    };
+    let format = PixelFormat::parse(&pf).expect("a valid format");
+    let screen =
+        Screen::new(u16::from(w % 65), u16::from(h % 65), format, "fuzz").expect("a small screen");
+    let mut d = ServerDecoder::new(screen);
+    for piece in rest.chunks(97) {
+        let split = usize::from(piece[0]) % piece.len();
+        for part in [&piece[..split], &piece[split..]] {
+            let mut part = part;
+            while !part.is_empty() {
+                let n = d.feed(part, true);
+                assert!(n > 0 && n <= part.len(), "feeding makes progress");
+                part = &part[n..];
+            }
+        }
+        if let Some(why) = d.broken() {
+            return Some(why.to_owned());
+        }
+    }
+    if d.broken().is_none() {
+        let mut again = ServerDecoder::new(
+            Screen::from_server_init(&d.screen().server_init()).expect("its own ServerInit"),
+        );
+        again.feed(&d.screen().update(), false);
+        assert_eq!(again.broken(), None, "a keyframe decodes");
+        assert_eq!(
+            again.screen().pixels(),
+            d.screen().pixels(),
+            "to the same screen"
+        );
+    }
+    None
+}

@@ -29,6 +29,8 @@ pub(crate) struct ClientPart {
     pub events: Vec<ClientEvent>,
     /// Clipboard texts completed: full length and the kept bytes.
     pub cut_texts: Vec<(u32, Vec<u8>)>,
+    /// The viewer's last SetPixelFormat.
+    pub pixel_format: Option<[u8; 16]>,
 }
 
 /// Shared by a session's two pumps, which run in one task: the lock is never contended.
@@ -88,13 +90,18 @@ impl InputWatch {
         }
     }
 
-    /// Bytes the client sent to the target; with `out`, what the person did is collected there.
-    pub fn client(&self, bytes: &[u8], out: Option<&mut ClientPart>) {
+    /// Bytes the client sent to the target; with `out` (a recorded session), what the person
+    /// did is collected there and the encodings offered are limited to what the recording's
+    /// keyframes can be rebuilt from (rewritten in place).
+    pub fn client(&self, bytes: &mut [u8], out: Option<&mut ClientPart>) {
         let mut o = self.observer();
         let active = match out {
             Some(out) => {
-                let n = o.client_bytes(bytes, |e| out.events.push(e));
+                let n = o.client_bytes_restricted(bytes, |e| out.events.push(e));
                 out.cut_texts.append(&mut o.take_cut_texts());
+                if let Some(pf) = o.take_pixel_format() {
+                    out.pixel_format = Some(pf);
+                }
                 n
             }
             None => {
@@ -114,10 +121,15 @@ impl InputWatch {
         self.start + Duration::from_millis(self.last_input_ms.load(Ordering::Relaxed))
     }
 
-    /// A note for the recording when the observer could not follow the session.
+    /// A note for the recording when the observer could not follow the session (or could not
+    /// limit its encodings).
     pub fn opaque_reason(&self) -> Option<String> {
-        match self.observer().phase() {
+        let o = self.observer();
+        match o.phase() {
             crate::rfb::Phase::Opaque(why) => Some(why.clone()),
+            _ if o.unrestricted() => {
+                Some("an encoding list split across reads could not be limited".to_owned())
+            }
             _ => None,
         }
     }

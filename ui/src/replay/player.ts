@@ -5,7 +5,7 @@
 
 /** One record of `replay_data`'s answer. */
 export interface ScreenRecord {
-  /** 0x10 ServerInit, 0x01 server bytes. */
+  /** 0x10 ServerInit, 0x01 server bytes, 0x16 keyframe (a ServerInit then a whole-screen update). */
   kind: number;
   atMs: number;
   bytes: Uint8Array;
@@ -13,6 +13,7 @@ export interface ScreenRecord {
 
 export const KIND_INIT = 0x10;
 export const KIND_SERVER = 0x01;
+export const KIND_KEYFRAME = 0x16;
 /** A gap longer than this is skipped when "skip idle" is on. */
 export const IDLE_GAP_MS = 2000;
 
@@ -72,6 +73,15 @@ export function syntheticHandshake(): Uint8Array[] {
   ];
 }
 
+/** Splits a keyframe's bytes into its ServerInit message and its FramebufferUpdate. */
+export function splitKeyframe(bytes: Uint8Array): { init: Uint8Array; update: Uint8Array } {
+  if (bytes.length < 24) throw new Error("a keyframe too short for its ServerInit");
+  const nameLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(20);
+  const split = 24 + nameLen;
+  if (split > bytes.length) throw new Error("a keyframe cut inside its ServerInit");
+  return { init: bytes.subarray(0, split), update: bytes.subarray(split) };
+}
+
 /** Concatenates byte arrays. */
 export function concat(parts: Uint8Array[]): Uint8Array {
   const total = parts.reduce((n, p) => n + p.length, 0);
@@ -116,6 +126,32 @@ export class Timeline {
     const r = this.records[this.next];
     if (!r) return null;
     return r.atMs - t > IDLE_GAP_MS ? r.atMs - 200 : null;
+  }
+
+  /** Index of the last keyframe at or before `t`, or -1. */
+  keyframeBefore(t: number): number {
+    let found = -1;
+    // Binary search on time: records are in time order.
+    let lo = 0;
+    let hi = this.records.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.records[mid]?.atMs ?? Infinity) <= t) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    for (let i = hi; i >= 0; i--) {
+      if (this.records[i]?.kind === KIND_KEYFRAME) {
+        found = i;
+        break;
+      }
+    }
+    return found;
+  }
+
+  /** Continues after record `index` (a keyframe the viewer was restarted from). */
+  jumpTo(index: number): void {
+    this.next = index + 1;
+    this.position = this.records[index]?.atMs ?? 0;
   }
 
   /** Rewinds to the start (a backwards seek replays from ServerInit). */

@@ -5,11 +5,13 @@ import RFB from "@novnc/novnc";
 import { IpcError, replayData, replayInfo, type ReplayInfo } from "../lib/ipc";
 import {
   KIND_INIT,
+  KIND_KEYFRAME,
   KIND_SERVER,
   ReplayChannel,
   Timeline,
   concat,
   parseScreenRecords,
+  splitKeyframe,
   syntheticHandshake,
   type ScreenRecord,
 } from "./player";
@@ -87,7 +89,9 @@ export class ReplaySession {
       const initIndex = records.findIndex((r) => r.kind === KIND_INIT);
       if (initIndex < 0) throw new Error("this recording holds no screen (the session never got past its handshake)");
       this.#init = records[initIndex]?.bytes ?? null;
-      this.#records = records.slice(initIndex + 1).filter((r) => r.kind === KIND_SERVER);
+      this.#records = records
+        .slice(initIndex + 1)
+        .filter((r) => r.kind === KIND_SERVER || r.kind === KIND_KEYFRAME);
       this.#timeline = new Timeline(this.#records, info.durationMs);
       this.#restart();
       this.state = "ready";
@@ -99,24 +103,43 @@ export class ReplaySession {
 
   /** A fresh viewer at the recording's start: handshake and ServerInit delivered at once. */
   #restart(): void {
+    if (!this.#init || !this.#timeline) return;
+    if (!this.#connect(this.#init)) return;
+    this.#timeline.rewind();
+    this.position = 0;
+  }
+
+  /** A fresh viewer at keyframe record `index`: its ServerInit, then its whole-screen update. */
+  #restartAt(index: number): void {
+    const record = this.#timeline?.records[index];
+    if (!record || !this.#timeline) return;
+    const { init, update } = splitKeyframe(record.bytes);
+    if (!this.#connect(init)) return;
+    this.#backlog.push(update);
+    this.#timeline.jumpTo(index);
+    this.position = this.#timeline.position;
+  }
+
+  /** Replaces the viewer with a new one that has read the handshake and `init`. */
+  #connect(init: Uint8Array): boolean {
     // noVNC's disconnect closes its channel (and takes its canvas away) itself.
     this.#rfb?.disconnect();
     this.#rfb = null;
-    if (!this.#target || !this.#init || !this.#timeline) return;
+    if (!this.#target) return false;
     const channel = new ReplayChannel();
     this.#channel = channel;
     this.#backlog = [];
     this.#rfb = this.#factory(this.#target, channel);
     // One message per handshake step: noVNC handles one step per message until it is connected.
     for (const step of syntheticHandshake()) channel.deliver(step);
-    channel.deliver(this.#init);
-    this.#timeline.rewind();
-    this.position = 0;
+    channel.deliver(init);
+    return true;
   }
 
-  /** Queues records for noVNC; `#pump` hands them over a slice per frame. */
+  /** Queues records for noVNC; `#pump` hands them over a slice per frame. Keyframes are only
+   * for seeking: in order, the updates around them already paint the same screen. */
   #deliver(records: ScreenRecord[]): void {
-    for (const r of records) this.#backlog.push(r.bytes);
+    for (const r of records) if (r.kind !== KIND_KEYFRAME) this.#backlog.push(r.bytes);
     this.#pump();
   }
 
@@ -167,12 +190,17 @@ export class ReplaySession {
     if (timeline.position >= this.durationMs) this.state = "ended";
   }
 
-  /** Jumps to `t` ms: forwards by delivering what lies between, backwards by replaying from the start at once. */
+  /** Jumps to `t` ms: from the last keyframe before it when that is nearer than where the
+   * viewer is (or the seek goes backwards), else by delivering what lies between; backwards
+   * with no keyframe before `t`, from the start. */
   seek(t: number): void {
     const timeline = this.#timeline;
     if (!timeline) return;
     const target = Math.max(0, Math.min(t, this.durationMs));
-    if (target < timeline.position) this.#restart();
+    const key = timeline.keyframeBefore(target);
+    const keyAt = timeline.records[key]?.atMs ?? -1;
+    if (key >= 0 && (target < timeline.position || keyAt > timeline.position)) this.#restartAt(key);
+    else if (target < timeline.position) this.#restart();
     this.#deliver(timeline.advanceTo(target));
     this.position = timeline.position;
     this.#lastTick = this.#deps.now();

@@ -14,6 +14,7 @@ pub const MAX_REPLAY_CHUNKS: u32 = 16;
 /// Record kinds in `replay_data`'s answer.
 const DATA_INIT: u8 = 0x10;
 const DATA_SERVER: u8 = 0x01;
+const DATA_KEYFRAME: u8 = 0x16;
 
 impl Deck {
     /// Registers a replay window for console session `audit_id` (or names the one open).
@@ -112,7 +113,8 @@ impl Deck {
     }
 
     /// The screen's bytes of chunks `from..from + count` (at most [`MAX_REPLAY_CHUNKS`]), for
-    /// the replay window `label`: records of `kind u8` (0x10 ServerInit, 0x01 server bytes),
+    /// the replay window `label`: records of `kind u8` (0x10 ServerInit, 0x01 server bytes, 0x16
+    /// a keyframe: a ServerInit then a FramebufferUpdate of the whole screen),
     /// `at_ms u32` and `len u32` (little-endian), then the bytes.
     ///
     /// # Errors
@@ -136,6 +138,14 @@ impl Deck {
                 let (kind, at, bytes) = match record {
                     Record::ServerInit { at, bytes } => (DATA_INIT, at, bytes),
                     Record::Server { at, bytes } => (DATA_SERVER, at, bytes),
+                    Record::Keyframe {
+                        at,
+                        mut init,
+                        update,
+                    } => {
+                        init.extend_from_slice(&update);
+                        (DATA_KEYFRAME, at, init)
+                    }
                     _ => continue,
                 };
                 out.push(kind);

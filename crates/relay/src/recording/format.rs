@@ -3,18 +3,27 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::rfb::screen::{MAX_CURSOR_BYTES, MAX_SCREEN_BYTES};
+
 /// The first 6 bytes of a recording.
 pub const MAGIC: [u8; 6] = *b"ODREC\0";
-/// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version this crate writes (it reads this one and [`OLDEST_READ`]).
+pub const FORMAT_VERSION: u16 = 3;
+/// The oldest format version this crate still reads (version 2: no keyframes).
+pub const OLDEST_READ: u16 = 2;
 /// File name extension of recordings.
 pub const EXTENSION: &str = "odrec";
 /// The header's metadata is at most this long.
 pub const MAX_META: u32 = 64 << 10;
+/// A keyframe record is at most this long: a screen of [`MAX_SCREEN_BYTES`], its cursor shape,
+/// ServerInit and headers.
+pub const MAX_KEYFRAME: u32 = (MAX_SCREEN_BYTES + MAX_CURSOR_BYTES) as u32 + (128 << 10);
 /// A chunk holds at most this many bytes of records before compression (the writer closes one
-/// at 1 MiB; the reader refuses more, so a corrupt length cannot make it allocate).
-pub const MAX_CHUNK_RAW: u32 = 4 << 20;
-/// A record is at most this long (the relay's buffer is 64 KiB; cut text is capped below).
+/// at 1 MiB, or after its keyframe; the reader refuses more, so a corrupt length cannot make it
+/// allocate more).
+pub const MAX_CHUNK_RAW: u32 = MAX_KEYFRAME + (2 << 20);
+/// A record other than a keyframe is at most this long (the relay's buffer is 64 KiB; cut text
+/// is capped below).
 pub const MAX_RECORD: u32 = 1 << 20;
 /// Clipboard text sent to a VM is kept up to this many bytes (the full length is noted).
 pub const MAX_CUT_TEXT: usize = 64 << 10;
@@ -29,6 +38,8 @@ pub const TAG_END: u8 = b'E';
 pub const CHUNK_HEAD: usize = 1 + 4 + 8 + 8 + 4 + 4 + 1;
 /// Trailer flag: the recording stopped at its size cap before the session ended.
 pub const FLAG_CAPPED: u8 = 1;
+/// Chunk flag: the chunk's first record is a keyframe (replay may start there).
+pub const FLAG_KEYFRAME: u8 = 1;
 
 /// Record kinds inside a chunk.
 pub mod kind {
@@ -44,6 +55,12 @@ pub mod kind {
     pub const CUT_TEXT: u8 = 0x13;
     /// A resize the viewer asked for: width u16, height u16.
     pub const RESIZE: u8 = 0x14;
+    /// The viewer's SetPixelFormat (the 16 RFB bytes): the server's updates after it use it.
+    pub const PIXEL_FORMAT: u8 = 0x15;
+    /// The whole screen at a server message boundary: a ServerInit message (size, the pixel
+    /// format in use, name) then one FramebufferUpdate (a Raw rectangle of the screen and the
+    /// cursor shape), RFB bytes both. Always the first record of its chunk.
+    pub const KEYFRAME: u8 = 0x16;
     /// A note from the relay (UTF-8), e.g. why content is missing.
     pub const NOTE: u8 = 0x30;
 }
@@ -77,7 +94,7 @@ pub struct ChunkHead {
     pub raw_len: u32,
     /// Bytes of the zstd frame that follows.
     pub comp_len: u32,
-    /// Reserved for keyframes; written 0.
+    /// [`FLAG_KEYFRAME`] or 0.
     pub flags: u8,
 }
 

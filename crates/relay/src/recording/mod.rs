@@ -4,6 +4,7 @@
 //! password's challenge and response) is never written.
 
 mod format;
+mod frame;
 mod reader;
 mod timeline;
 mod writer;
@@ -12,7 +13,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use format::{EXTENSION, FORMAT_VERSION, MAGIC, MAX_CUT_TEXT};
+pub(crate) use format::cut_utf8;
+pub use format::{EXTENSION, FORMAT_VERSION, MAGIC, MAX_CUT_TEXT, OLDEST_READ};
+pub use frame::screen_at;
 pub use reader::{ChunkInfo, Record, RecordingReader, Verified, chunk_index, verify};
 pub use timeline::{KeyStroke, MAX_TYPED, Timeline, TypedText, typed_text};
 pub(crate) use writer::Recorder;

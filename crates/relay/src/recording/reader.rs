@@ -69,6 +69,22 @@ pub enum Record {
         /// Height asked.
         height: u16,
     },
+    /// The viewer set the pixel format of what follows (16 RFB bytes).
+    PixelFormat {
+        /// Time since the session started.
+        at: Duration,
+        /// The pixel format as RFB sends it.
+        format: [u8; 16],
+    },
+    /// The whole screen: a ServerInit message then a FramebufferUpdate painting all of it.
+    Keyframe {
+        /// Time since the session started.
+        at: Duration,
+        /// The ServerInit message (RFB bytes).
+        init: Vec<u8>,
+        /// The FramebufferUpdate (RFB bytes).
+        update: Vec<u8>,
+    },
     /// A note from the relay, e.g. why content is missing.
     Note {
         /// Time since the session started.
@@ -99,6 +115,8 @@ impl Record {
             | Self::Pointer { at, .. }
             | Self::CutText { at, .. }
             | Self::Resize { at, .. }
+            | Self::PixelFormat { at, .. }
+            | Self::Keyframe { at, .. }
             | Self::Note { at, .. }
             | Self::End { at, .. } => *at,
         }
@@ -171,7 +189,7 @@ impl RecordingReader {
                 supported: format::FORMAT_VERSION,
             });
         }
-        if version < format::FORMAT_VERSION {
+        if version < format::OLDEST_READ {
             return Err(r.bad(&format!(
                 "format version {version} is an early development format this build no longer reads"
             )));
@@ -402,7 +420,12 @@ impl RecordingReader {
         us.copy_from_slice(&rest[1..9]);
         let at = Duration::from_micros(u64::from_le_bytes(us));
         let len = u32::from_le_bytes([rest[9], rest[10], rest[11], rest[12]]) as usize;
-        if len > rest.len() - format::RECORD_HEAD || len > format::MAX_RECORD as usize {
+        let max = if k == kind::KEYFRAME {
+            format::MAX_KEYFRAME
+        } else {
+            format::MAX_RECORD
+        };
+        if len > rest.len() - format::RECORD_HEAD || len > max as usize {
             return Err(self.bad("a record is longer than its chunk"));
         }
         let p = &rest[format::RECORD_HEAD..format::RECORD_HEAD + len];
@@ -459,6 +482,26 @@ impl RecordingReader {
                     height: u16::from_le_bytes([c, d]),
                 }
             }
+            kind::PIXEL_FORMAT => {
+                let format: [u8; 16] = p.try_into().map_err(|_| short())?;
+                Record::PixelFormat { at, format }
+            }
+            kind::KEYFRAME => {
+                // ServerInit: 24 bytes and the name's length.
+                let name = p
+                    .get(20..24)
+                    .map(|l| u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
+                    .ok_or_else(short)?;
+                let split = 24usize.saturating_add(name);
+                if split > p.len() {
+                    return Err(short());
+                }
+                Record::Keyframe {
+                    at,
+                    init: p[..split].to_vec(),
+                    update: p[split..].to_vec(),
+                }
+            }
             kind::NOTE => Record::Note {
                 at,
                 text: String::from_utf8_lossy(p).into_owned(),
@@ -494,6 +537,8 @@ pub struct ChunkInfo {
     pub first: Duration,
     /// Time of its last record.
     pub last: Duration,
+    /// Its first record is a keyframe.
+    pub keyframe: bool,
 }
 
 /// The chunks of a recording, read from their headers without decompressing (the hashes are
@@ -548,6 +593,7 @@ pub fn chunk_index(path: impl AsRef<Path>) -> Result<Vec<ChunkInfo>> {
             offset,
             first: Duration::from_micros(head.first_us),
             last: Duration::from_micros(head.last_us),
+            keyframe: head.flags & format::FLAG_KEYFRAME != 0,
         });
         offset += CHUNK_HEAD as u64 + u64::from(head.comp_len) + 32;
     }

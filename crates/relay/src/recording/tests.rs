@@ -247,19 +247,29 @@ async fn newer_versions_and_foreign_files_are_refused_clearly() -> Result<()> {
         path: path.clone(),
         source,
     })?;
-    bytes[6] = 3;
+    bytes[6] = 4;
     std::fs::write(&path, &bytes).map_err(|source| Error::Io {
         path: path.clone(),
         source,
     })?;
     match RecordingReader::open(&path) {
         Err(Error::RecordingNewer {
-            found: 3,
-            supported: 2,
+            found: 4,
+            supported: 3,
             ..
         }) => {}
         other => panic!("{other:?}"),
     }
+    // Version 1 (an early development format) is refused by name; 2 (no keyframes) is read.
+    bytes[6] = 1;
+    std::fs::write(&path, &bytes).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    assert!(matches!(
+        RecordingReader::open(&path),
+        Err(Error::RecordingFormat { message, .. }) if message.contains("version 1")
+    ));
     let junk = dir.path().join("junk.odrec");
     std::fs::write(&junk, b"not a recording at all").map_err(|source| Error::Io {
         path: junk.clone(),
@@ -312,5 +322,120 @@ async fn a_reader_can_start_at_any_chunk() -> Result<()> {
         &from_last[..],
         "the same records, the end included"
     );
+    Ok(())
+}
+
+/// A full-screen Raw update of one colour (noVNC's pixel format).
+fn full_update(w: u16, h: u16, shade: u8) -> Vec<u8> {
+    let mut m = vec![0, 0, 0, 1];
+    for v in [0, 0, w, h] {
+        m.extend_from_slice(&v.to_be_bytes());
+    }
+    m.extend_from_slice(&0i32.to_be_bytes());
+    for _ in 0..usize::from(w) * usize::from(h) {
+        m.extend_from_slice(&[shade, 255 - shade, 7, 0]);
+    }
+    m
+}
+
+/// noVNC's SetPixelFormat: red at 0, green at 8, blue at 16.
+const NOVNC_PF: [u8; 16] = [32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0];
+
+#[tokio::test(start_paused = true)]
+async fn keyframes_let_any_moment_be_rebuilt_without_the_start() -> Result<()> {
+    let dir = tmp()?;
+    let rec = Recorder::create(&dir.path().join("recordings"), &meta(), 1 << 30)?;
+    let path = rec.path().to_owned();
+    let (w, h) = (320u16, 200u16);
+    rec.server_init(&ServerInit {
+        width: w,
+        height: h,
+        ..init()
+    })
+    .await;
+    rec.pixel_format(NOVNC_PF).await;
+    // One update every 10 s (a keyframe is due 30 s after the last, if the screen changed),
+    // then 17 MiB within a second (a keyframe is due every 16 MiB). Odd pieces put message
+    // boundaries inside relay reads.
+    let mut shades = Vec::new();
+    for shade in 0..8u8 {
+        tokio::time::advance(Duration::from_secs(10)).await;
+        for piece in full_update(w, h, shade).chunks(70_001) {
+            rec.server(piece).await;
+        }
+        shades.push((Duration::from_secs(10 * (u64::from(shade) + 1)), shade));
+    }
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let burst = full_update(w, h, 100);
+    let mut stream = Vec::new();
+    for _ in 0..(17 << 20) / burst.len() + 1 {
+        stream.extend_from_slice(&burst);
+    }
+    stream.extend_from_slice(&full_update(w, h, 200));
+    for piece in stream.chunks(65_536) {
+        rec.server(piece).await;
+    }
+    let summary = rec
+        .end("client closed (code 1000)".into())
+        .await
+        .ok_or_else(|| Error::Config("no summary".into()))?;
+    verify(&path, Some(&summary.head))?;
+
+    let index = chunk_index(&path)?;
+    let keys: Vec<_> = index.iter().filter(|c| c.keyframe).collect();
+    // By time: at 30, 60 and 90 s; by bytes: once more in the 17 MiB burst (at 90 s).
+    let times: Vec<_> = keys.iter().map(|c| c.first.as_secs()).collect();
+    assert_eq!(times, [30, 60, 90, 90], "{keys:?}");
+    for key in &keys {
+        let mut r = RecordingReader::open_at(&path, key)?;
+        match r.next_record()? {
+            Some(Record::Keyframe { at, init, update }) => {
+                assert_eq!(at, key.first);
+                assert_eq!(&init[..4], &[1, 64, 0, 200], "320×200");
+                assert_eq!(&init[4..20], &NOVNC_PF, "in the viewer's pixel format");
+                assert_eq!(update.len(), 4 + 12 + 320 * 200 * 4);
+            }
+            other => panic!("a keyframe chunk starts with {other:?}"),
+        }
+    }
+    // The screen anywhere matches the last update before it, rebuilt from a keyframe.
+    for (at, shade) in shades {
+        let screen = screen_at(&path, at)?;
+        let rgba = screen.rgba().map_err(Error::Config)?;
+        assert_eq!(&rgba[..4], &[shade, 255 - shade, 7, 255], "at {at:?}");
+        assert!(rgba.chunks(4).all(|p| p == &rgba[..4]));
+    }
+    let end = screen_at(&path, Duration::from_secs(3600))?;
+    let rgba = end.rgba().map_err(Error::Config)?;
+    assert_eq!(&rgba[..4], &[200, 55, 7, 255]);
+    // Before ServerInit there is no screen.
+    let junk_dir = tmp()?;
+    let rec = Recorder::create(junk_dir.path(), &meta(), 1 << 30)?;
+    let empty = rec.path().to_owned();
+    rec.end("target closed".into()).await;
+    assert!(matches!(
+        screen_at(&empty, Duration::ZERO),
+        Err(Error::RecordingScreen { .. })
+    ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stream_that_cannot_be_decoded_gets_a_note_and_no_keyframes() -> Result<()> {
+    let dir = tmp()?;
+    let (path, _) = write_one(dir.path()).await?;
+    let notes: Vec<String> = RecordingReader::open(&path)?
+        .filter_map(|r| match r {
+            Ok(Record::Note { text, .. }) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("no more keyframes"), "{notes:?}");
+    assert!(chunk_index(&path)?.iter().all(|c| !c.keyframe));
+    assert!(matches!(
+        screen_at(&path, Duration::from_secs(1)),
+        Err(Error::RecordingScreen { .. })
+    ));
     Ok(())
 }

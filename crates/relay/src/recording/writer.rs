@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::format::{self, ChunkHead, kind};
 use super::timeline::TypedText;
 use super::{RecordingMeta, RecordingSummary};
-use crate::rfb::{ClientEvent, ServerInit};
+use crate::rfb::{ClientEvent, Screen, ServerDecoder, ServerInit};
 use crate::{Error, Result};
 
 /// How many records may wait for the writer thread before the session has to wait.
@@ -27,6 +27,11 @@ const CHUNK_BYTES: usize = 1 << 20;
 const CHUNK_AGE: Duration = Duration::from_secs(1);
 /// zstd level: fast enough to keep up with a console, still small.
 const ZSTD_LEVEL: i32 = 3;
+/// A keyframe is written once this many server bytes followed the last one (a seek then
+/// decodes at most about this much)…
+pub(crate) const KEYFRAME_BYTES: u64 = 16 << 20;
+/// …or once this much time passed since the last one and the screen changed.
+pub(crate) const KEYFRAME_AGE_US: u64 = 30_000_000;
 
 enum Msg {
     Record {
@@ -112,6 +117,8 @@ impl Recorder {
             first_us: 0,
             last_us: 0,
             typed: TypedText::default(),
+            flags: 0,
+            keys: Keyframes::default(),
         };
         std::thread::Builder::new()
             .name("relay-recorder".into())
@@ -213,6 +220,11 @@ impl Recorder {
         self.record(kind::CUT_TEXT, p).await;
     }
 
+    /// The viewer's SetPixelFormat (the 16 RFB bytes).
+    pub async fn pixel_format(&self, pf: [u8; 16]) {
+        self.record(kind::PIXEL_FORMAT, pf.to_vec()).await;
+    }
+
     /// A note for whoever replays the recording (why something is missing).
     pub async fn note(&self, text: &str) {
         self.record(kind::NOTE, format::cut_utf8(text, 4096).as_bytes().to_vec())
@@ -250,6 +262,27 @@ struct Writer {
     first_us: u64,
     last_us: u64,
     typed: TypedText,
+    /// The open chunk's flags.
+    flags: u8,
+    keys: Keyframes,
+}
+
+/// The screen as the viewer sees it, and when the next keyframe is due.
+#[derive(Debug, Default)]
+struct Keyframes {
+    /// `None` before ServerInit, and once decoding stopped (a note says why).
+    decoder: Option<ServerDecoder>,
+    last_us: u64,
+    bytes_since: u64,
+}
+
+impl Keyframes {
+    fn due(&self, at_us: u64) -> bool {
+        self.decoder.as_ref().is_some_and(|d| {
+            self.bytes_since >= KEYFRAME_BYTES
+                || (d.changed() && at_us.saturating_sub(self.last_us) >= KEYFRAME_AGE_US)
+        })
+    }
 }
 
 impl Writer {
@@ -281,18 +314,11 @@ impl Writer {
                         at_us,
                         payload,
                     }) => {
+                        self.record(kind, at_us, payload)?;
                         if self.raw.is_empty() {
-                            self.first_us = at_us;
-                            deadline = Some(tokio::time::Instant::now() + CHUNK_AGE);
-                        }
-                        self.last_us = at_us;
-                        if let (kind::KEY, [down, a, b, c, d, ..]) = (kind, payload.as_slice()) {
-                            self.typed.key(*down != 0, u32::from_le_bytes([*a, *b, *c, *d]));
-                        }
-                        format::put_record(&mut self.raw, kind, at_us, &payload);
-                        if self.raw.len() >= CHUNK_BYTES {
                             deadline = None;
-                            self.close_chunk()?;
+                        } else if deadline.is_none() {
+                            deadline = Some(tokio::time::Instant::now() + CHUNK_AGE);
                         }
                     }
                     Some(Msg::End { at_us, reason }) => return self.finish(at_us, &reason),
@@ -310,11 +336,102 @@ impl Writer {
         }
     }
 
+    fn record(&mut self, kind: u8, at_us: u64, payload: Vec<u8>) -> io::Result<()> {
+        match kind {
+            kind::KEY => {
+                if let [down, a, b, c, d, ..] = *payload.as_slice() {
+                    self.typed.key(down != 0, u32::from_le_bytes([a, b, c, d]));
+                }
+            }
+            kind::SERVER_INIT => {
+                self.keys.last_us = at_us;
+                match Screen::from_server_init(&payload) {
+                    Ok(screen) => self.keys.decoder = Some(ServerDecoder::new(screen)),
+                    Err(why) => self.no_keyframes(at_us, &why)?,
+                }
+            }
+            kind::PIXEL_FORMAT => {
+                if let (Some(d), Ok(pf)) =
+                    (self.keys.decoder.as_mut(), payload.as_slice().try_into())
+                {
+                    d.set_pixel_format(pf);
+                }
+            }
+            kind::SERVER => return self.server(at_us, &payload),
+            _ => {}
+        }
+        self.put(kind, at_us, &payload)
+    }
+
+    /// Appends a record to the open chunk, closing it once full.
+    fn put(&mut self, kind: u8, at_us: u64, payload: &[u8]) -> io::Result<()> {
+        if self.raw.is_empty() {
+            self.first_us = at_us;
+        }
+        self.last_us = at_us;
+        format::put_record(&mut self.raw, kind, at_us, payload);
+        if self.raw.len() >= CHUNK_BYTES {
+            self.close_chunk()?;
+        }
+        Ok(())
+    }
+
+    /// Server bytes: fed to the decoder, split where a keyframe is due.
+    fn server(&mut self, at_us: u64, payload: &[u8]) -> io::Result<()> {
+        let mut rest = payload;
+        while !rest.is_empty() {
+            let due = self.keys.due(at_us);
+            let Some(decoder) = self.keys.decoder.as_mut() else {
+                return self.put(kind::SERVER, at_us, rest);
+            };
+            if due && decoder.at_boundary() {
+                self.keyframe(at_us)?;
+                continue;
+            }
+            let n = decoder.feed(rest, due);
+            let why = decoder.broken().map(str::to_owned);
+            self.keys.bytes_since += n as u64;
+            self.put(kind::SERVER, at_us, &rest[..n])?;
+            rest = &rest[n..];
+            if let Some(why) = why {
+                self.no_keyframes(at_us, &why)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a chunk with the whole screen.
+    fn keyframe(&mut self, at_us: u64) -> io::Result<()> {
+        self.keys.bytes_since = 0;
+        self.keys.last_us = at_us;
+        let Some(decoder) = self.keys.decoder.as_mut() else {
+            return Ok(());
+        };
+        if !decoder.take_changed() {
+            return Ok(());
+        }
+        let screen = decoder.screen();
+        let mut payload = screen.server_init();
+        payload.extend_from_slice(&screen.update());
+        self.close_chunk()?;
+        self.flags = format::FLAG_KEYFRAME;
+        self.put(kind::KEYFRAME, at_us, &payload)
+    }
+
+    /// Decoding stopped: no more keyframes, and the recording says why.
+    fn no_keyframes(&mut self, at_us: u64, why: &str) -> io::Result<()> {
+        self.keys.decoder = None;
+        let note =
+            format!("no more keyframes from here (seeking replays from an earlier one): {why}");
+        self.put(kind::NOTE, at_us, format::cut_utf8(&note, 4096).as_bytes())
+    }
+
     fn close_chunk(&mut self) -> io::Result<()> {
         if self.raw.is_empty() {
             return Ok(());
         }
         let raw = std::mem::take(&mut self.raw);
+        let flags = std::mem::take(&mut self.flags);
         if self.capped {
             return Ok(());
         }
@@ -325,7 +442,7 @@ impl Writer {
             last_us: self.last_us,
             raw_len: u32::try_from(raw.len()).unwrap_or(u32::MAX),
             comp_len: u32::try_from(comp.len()).unwrap_or(u32::MAX),
-            flags: 0,
+            flags,
         }
         .encode();
         let size = (head.len() + comp.len() + 32) as u64;

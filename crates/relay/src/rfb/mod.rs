@@ -14,6 +14,11 @@ use client::{Message, fixed_len, message};
 
 mod client;
 pub mod keysym;
+pub mod screen;
+pub mod server;
+
+pub use screen::{PixelFormat, Screen};
+pub use server::{ServerDecoder, encoding_kept};
 
 /// Security type "None".
 pub const SECURITY_NONE: u8 = 1;
@@ -147,6 +152,8 @@ enum Client {
     Type,
     Fixed(u8, usize),
     Skip(u32),
+    /// SetEncodings: this many 4-byte entries left.
+    Encodings(u16),
     Done,
 }
 
@@ -172,6 +179,11 @@ pub struct Observer {
     cut_texts: Vec<(u32, Vec<u8>)>,
     /// The clipboard text being read: its full length and what was kept so far.
     cut: Option<(u32, Vec<u8>)>,
+    /// The last SetPixelFormat the viewer sent, until taken.
+    pixel_format: Option<[u8; 16]>,
+    /// An encoding the recorder cannot decode was offered and could not be rewritten (its
+    /// bytes straddled two reads).
+    unrestricted: bool,
 }
 
 /// Clipboard text is kept up to this many bytes per message (the rest is skipped).
@@ -201,6 +213,8 @@ impl Observer {
             secret_bytes: 0,
             cut_texts: Vec::new(),
             cut: None,
+            pixel_format: None,
+            unrestricted: false,
         }
     }
 
@@ -229,6 +243,17 @@ impl Observer {
     /// the first [`MAX_CUT_TEXT`] bytes of each.
     pub fn take_cut_texts(&mut self) -> Vec<(u32, Vec<u8>)> {
         std::mem::take(&mut self.cut_texts)
+    }
+
+    /// The pixel format the viewer last set (SetPixelFormat), once per message.
+    pub fn take_pixel_format(&mut self) -> Option<[u8; 16]> {
+        self.pixel_format.take()
+    }
+
+    /// Whether the viewer offered an encoding [`Observer::client_bytes_restricted`] could not
+    /// rewrite (the server may then send what a recording cannot decode).
+    pub fn unrestricted(&self) -> bool {
+        self.unrestricted
     }
 
     /// Whether the server's bytes are RFB messages after ServerInit (what a recording keeps).
@@ -415,7 +440,35 @@ impl Observer {
     /// Bytes from the viewer to the server; `event` gets what the person did, in order.
     /// Returns how many of these bytes are user activity (key, pointer, clipboard, resize; in
     /// an opaque session, every byte).
-    pub fn client_bytes(&mut self, mut data: &[u8], mut event: impl FnMut(ClientEvent)) -> usize {
+    pub fn client_bytes(&mut self, data: &[u8], event: impl FnMut(ClientEvent)) -> usize {
+        self.client_inner(data, event, None)
+    }
+
+    /// [`Observer::client_bytes`] that also rewrites, in place, every encoding in a
+    /// SetEncodings message that [`encoding_kept`] refuses into Hextile (5): a recorded session
+    /// then only carries what its keyframes can be rebuilt from, and a server that picks the
+    /// first encoding it knows (QEMU does) picks the closest stateless one to the viewer's
+    /// preference instead of falling back to Raw.
+    pub fn client_bytes_restricted(
+        &mut self,
+        data: &mut [u8],
+        event: impl FnMut(ClientEvent),
+    ) -> usize {
+        let mut patches = Vec::new();
+        let active = self.client_inner(data, event, Some(&mut patches));
+        for at in patches {
+            data[at..at + 4].copy_from_slice(&5i32.to_be_bytes());
+        }
+        active
+    }
+
+    fn client_inner(
+        &mut self,
+        all: &[u8],
+        mut event: impl FnMut(ClientEvent),
+        mut patches: Option<&mut Vec<usize>>,
+    ) -> usize {
+        let mut data = all;
         let mut active = 0;
         while !data.is_empty() {
             match self.client {
@@ -496,6 +549,18 @@ impl Observer {
                     m2[..len].copy_from_slice(m);
                     let m = &m2[..len];
                     self.client = Client::Type;
+                    if t == 0 {
+                        let mut pf = [0u8; 16];
+                        pf.copy_from_slice(&m[4..20]);
+                        self.pixel_format = Some(pf);
+                    }
+                    if t == 2 {
+                        let n = u16::from_be_bytes([m[2], m[3]]);
+                        if n > 0 {
+                            self.client = Client::Encodings(n);
+                        }
+                        continue;
+                    }
                     match message(t, m) {
                         Message::Event(e, skip) => {
                             active += len;
@@ -522,6 +587,28 @@ impl Observer {
                         }
                         Message::Unknown => self.opaque(&format!("client message {t}/{}", m[1])),
                     }
+                }
+                Client::Encodings(left) => {
+                    let whole = self.client_acc.have == 0 && data.len() >= 4;
+                    let at = all.len() - data.len();
+                    let Some(e) = self.client_acc.fill(&mut data, 4) else {
+                        continue;
+                    };
+                    let e = i32::from_be_bytes([e[0], e[1], e[2], e[3]]);
+                    if let Some(patches) = patches.as_deref_mut()
+                        && !encoding_kept(e)
+                    {
+                        if whole {
+                            patches.push(at);
+                        } else {
+                            self.unrestricted = true;
+                        }
+                    }
+                    self.client = if left == 1 {
+                        Client::Type
+                    } else {
+                        Client::Encodings(left - 1)
+                    };
                 }
                 Client::Skip(left) => {
                     let take = usize::try_from(left).unwrap_or(usize::MAX).min(data.len());
@@ -569,5 +656,7 @@ fn parse_version(v: &[u8]) -> Option<Version> {
     })
 }
 
+#[cfg(test)]
+mod decode_tests;
 #[cfg(test)]
 mod tests;

@@ -236,6 +236,9 @@ async fn record_inputs(rec: &Recorder, inputs: &mut ClientPart, watch: &InputWat
     for (len, text) in inputs.cut_texts.drain(..) {
         rec.cut_text(len, &text).await;
     }
+    if let Some(pf) = inputs.pixel_format.take() {
+        rec.pixel_format(pf).await;
+    }
     if let Some(why) = watch.opaque_reason() {
         rec.note_once(&why).await;
     }

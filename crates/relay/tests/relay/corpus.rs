@@ -72,9 +72,30 @@ fn recording_corpus_replays_and_bad_seeds_stop_early() {
             "seed-records" => assert_eq!(records, 8, "{name}: every kind of record"),
             "seed-file" => assert_eq!(records, 9, "{name}: eight records and the end"),
             "seed-file-truncated" => assert_eq!(records, 8, "{name}: all but the end"),
-            "seed-file-flipped" | "seed-file-v3" => {
+            "seed-records-v3" => {
+                assert_eq!(
+                    records, 2,
+                    "{name}: a pixel format and a keyframe, then a cut one"
+                )
+            }
+            "seed-file-flipped" | "seed-file-v4" => {
                 assert!(records < 9, "{name}: a broken file is not read to its end")
             }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn rfb_server_corpus_replays_and_the_seeds_decode_as_named() {
+    for (name, bytes) in corpus("rfb_server") {
+        let stopped = fuzzing::rfb_server(&bytes);
+        match name.as_str() {
+            "seed-every-encoding" | "seed-16bit" => assert_eq!(stopped, None, "{name}"),
+            "seed-tight" => assert!(
+                stopped.as_deref().is_some_and(|w| w.contains("encoding 7")),
+                "{name}: stops at the Tight rectangle: {stopped:?}"
+            ),
             _ => {}
         }
     }

@@ -8,8 +8,49 @@ use crate::support::*;
 
 const QEMU: &str = "qemu-system-x86_64";
 
-/// Kills QEMU when the test ends, pass or fail.
-struct Qemu(tokio::process::Child);
+/// Kills QEMU when the test ends, pass or fail. Its QMP socket lies in the temporary directory.
+struct Qemu(tokio::process::Child, tempfile::TempDir);
+
+impl Qemu {
+    /// The guest's screen as QEMU itself renders it (QMP `screendump`): width, height, RGB.
+    async fn screendump(&self) -> TestResult<(usize, usize, Vec<u8>)> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let out = self.1.path().join("screen.ppm");
+        let sock = tokio::net::UnixStream::connect(self.1.path().join("qmp.sock")).await?;
+        let (r, mut w) = sock.into_split();
+        let mut lines = BufReader::new(r).lines();
+        lines.next_line().await?; // the greeting
+        let dump = serde_json::json!({"execute": "screendump", "arguments": {"filename": out}});
+        for command in [serde_json::json!({"execute": "qmp_capabilities"}), dump] {
+            w.write_all(format!("{command}\n").as_bytes()).await?;
+            loop {
+                let line = lines.next_line().await?.ok_or("QMP closed")?;
+                if line.contains("\"error\"") {
+                    return Err(format!("QMP: {line}").into());
+                }
+                if line.contains("\"return\"") {
+                    break;
+                }
+            }
+        }
+        let ppm = std::fs::read(&out)?;
+        // P6, width, height, 255, one whitespace byte, then RGB.
+        let mut fields = Vec::new();
+        let mut at = 0;
+        while fields.len() < 4 {
+            while ppm[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            let start = at;
+            while !ppm[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            fields.push(std::str::from_utf8(&ppm[start..at])?.to_owned());
+        }
+        let (w, h): (usize, usize) = (fields[1].parse()?, fields[2].parse()?);
+        Ok((w, h, ppm[at + 1..].to_vec()))
+    }
+}
 
 impl Drop for Qemu {
     fn drop(&mut self) {
@@ -46,6 +87,7 @@ async fn start_qemu(test: &str) -> TestResult<Option<(Qemu, u16)>> {
     }
     let display = display.ok_or("no free VNC display between :40 and :99")?;
     let port = 5900 + display;
+    let dir = tempfile::tempdir()?;
     let child = Command::new(qemu_path)
         .args([
             "-display",
@@ -58,12 +100,17 @@ async fn start_qemu(test: &str) -> TestResult<Option<(Qemu, u16)>> {
             "-vnc",
         ])
         .arg(format!("127.0.0.1:{display}"))
+        .arg("-qmp")
+        .arg(format!(
+            "unix:{},server=on,wait=off",
+            dir.path().join("qmp.sock").display()
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    let mut qemu = Qemu(child);
+    let mut qemu = Qemu(child, dir);
     // QEMU needs a moment to listen; poll (bounded) rather than sleep a fixed time.
     let mut up = false;
     for _ in 0..200 {
@@ -210,6 +257,107 @@ async fn a_qemu_console_without_input_is_closed_after_the_idle_timeout() -> Test
         other => return Err(format!("unexpected {other:?}").into()),
     }
     until_no_sessions(&relay).await?;
+    relay.shutdown(Duration::from_secs(2)).await;
+    qemu.0.kill().await?;
+    Ok(())
+}
+
+/// noVNC's SetPixelFormat (32 bits, little-endian, red at 0, green at 8, blue at 16).
+const SET_PIXEL_FORMAT: [u8; 20] = [
+    0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0,
+];
+
+/// noVNC's SetEncodings: Tight first, as noVNC offers it.
+fn novnc_encodings() -> Vec<u8> {
+    let encs: [i32; 14] = [1, 7, -260, 16, 21, 5, 2, 6, 0, -26, -254, -223, -258, -239];
+    let mut m = vec![2, 0];
+    m.extend_from_slice(&(encs.len() as u16).to_be_bytes());
+    for e in encs {
+        m.extend_from_slice(&e.to_be_bytes());
+    }
+    m
+}
+
+#[tokio::test]
+async fn a_recorded_qemu_console_is_rebuilt_pixel_for_pixel() -> TestResult {
+    use futures_util::StreamExt;
+    let test = "a_recorded_qemu_console_is_rebuilt_pixel_for_pixel";
+    let Some((mut qemu, port)) = start_qemu(test).await? else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let relay = relay_with(|c| c.recording_dir = Some(dir.path().to_owned())).await?;
+    let mut events = relay.subscribe();
+    let t = relay.issue_ticket(
+        onedeck_relay::Target::new("127.0.0.1", port),
+        onedeck_relay::TicketOptions {
+            label: "qemu".into(),
+            ttl: None,
+            record: true,
+        },
+    )?;
+    let mut ws = connect(&relay, &t).await?;
+    rfb_handshake(&mut ws).await?;
+    send(&mut ws, &SET_PIXEL_FORMAT).await?;
+    // Offered Tight, QEMU would answer with zlib streams a keyframe cannot start from; the
+    // relay rewrites the list, and the recording stays decodable.
+    send(&mut ws, &novnc_encodings()).await?;
+    send(&mut ws, &[3, 0, 0, 0, 0, 0, 2, 128, 1, 224]).await?; // the whole 640×480 screen
+    // Ask for changes for a while (the BIOS prints, the cursor blinks), reading everything.
+    let until = tokio::time::Instant::now() + Duration::from_secs(4);
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => break,
+            _ = tick.tick() => send(&mut ws, &[3, 1, 0, 0, 0, 0, 2, 128, 1, 224]).await?,
+            m = ws.next() => { m.ok_or("the relay closed")??; }
+        }
+    }
+    let (w, h, rgb) = qemu.screendump().await?;
+    // One more round so the recording holds what the dump shows, then the end.
+    send(&mut ws, &[3, 1, 0, 0, 0, 0, 2, 128, 1, 224]).await?;
+    let settle = tokio::time::Instant::now() + Duration::from_millis(800);
+    while let Ok(m) = tokio::time::timeout_at(settle, ws.next()).await {
+        m.ok_or("the relay closed")??;
+    }
+    drop(ws);
+    let end = next_end(&mut events).await?;
+    let onedeck_relay::SessionEvent::Ended {
+        recording: Some(rec),
+        ..
+    } = end
+    else {
+        return Err(format!("no recording: {end:?}").into());
+    };
+    onedeck_relay::recording::verify(&rec.path, Some(&rec.head))?;
+    let notes: Vec<String> = onedeck_relay::RecordingReader::open(&rec.path)?
+        .filter_map(|r| match r {
+            Ok(onedeck_relay::Record::Note { text, .. }) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(notes.is_empty(), "the decoder followed QEMU: {notes:?}");
+    let screen = onedeck_relay::recording::screen_at(&rec.path, Duration::from_secs(3600))?;
+    assert_eq!(
+        (usize::from(screen.width()), usize::from(screen.height())),
+        (w, h)
+    );
+    let rgba = screen.rgba()?;
+    let same = rgba
+        .chunks(4)
+        .zip(rgb.chunks(3))
+        .filter(|(a, b)| a[..3] == **b)
+        .count();
+    // A blinking text cursor may differ between the dump and the last update; nothing else.
+    assert!(
+        same * 1000 >= w * h * 998,
+        "{same} of {} pixels match QEMU's own screendump",
+        w * h
+    );
+    assert!(
+        rgb.iter().any(|&c| c > 0),
+        "the BIOS screen is not all black"
+    );
     relay.shutdown(Duration::from_secs(2)).await;
     qemu.0.kill().await?;
     Ok(())
