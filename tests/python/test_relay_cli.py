@@ -266,10 +266,19 @@ def test_token_file_is_reloaded(relay_factory, echo_target, tmp_path):
     assert status == 403, "tokens removed from the file stop working"
 
 
+def _raw(x, y, w, h, bgr):
+    return struct.pack("!HHHHi", x, y, w, h, 0) + bytes([*bgr, 0]) * (w * h)
+
+
+# One update in the server's format (32 bits, little-endian, red at 16, so bytes B, G, R, 0):
+# the 64×48 screen in (200, 100, 50) and a 4×4 square in green at (10, 10).
+SCREEN = b"\x00\x00" + struct.pack("!H", 2) + _raw(0, 0, 64, 48, (50, 100, 200)) + _raw(10, 10, 4, 4, (0, 255, 0))
+
+
 @pytest.fixture
 def rfb_target():
-    """A minimal RFB 3.8 server (no authentication): handshake, ServerInit, then one update
-    after the viewer's first key; stopped at the end."""
+    """A minimal RFB 3.8 server (no authentication): handshake, ServerInit, then a Bell and one
+    update after the viewer's first key; stopped at the end."""
     srv = socket.create_server(("127.0.0.1", 0))
 
     def serve():
@@ -284,7 +293,7 @@ def rfb_target():
             name = b"py-rfb"
             conn.sendall(struct.pack("!HH", 64, 48) + bytes([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]) + struct.pack("!I", len(name)) + name)
             recv_exact(conn, 16)  # two key events
-            conn.sendall(b"\x02")  # a Bell
+            conn.sendall(b"\x02" + SCREEN)  # a Bell, then the screen
             conn.recv(100)
 
     t = threading.Thread(target=serve, daemon=True)
@@ -310,7 +319,7 @@ def test_record_writes_a_verifiable_recording_with_the_keys(cli, relay_factory, 
         while len(got) < 12 + 2 + 4 + 24 + 6:
             got += recv_frame(s)[1]
         send_binary(s, bytes([4, 1, 0, 0, 0, 0, 0, 0x71]) + bytes([4, 0, 0, 0, 0, 0, 0, 0x71]))  # q
-        while len(got) < 12 + 2 + 4 + 24 + 6 + 1:
+        while len(got) < 12 + 2 + 4 + 24 + 6 + 1 + len(SCREEN):
             got += recv_frame(s)[1]
         s.sendall(bytes([0x88, 0x82]) + b"\x00\x00\x00\x00" + struct.pack("!H", 1000))
     assert relay.stop() == 0
@@ -318,11 +327,28 @@ def test_record_writes_a_verifiable_recording_with_the_keys(cli, relay_factory, 
     assert len(files) == 1, files
     path = files[0]
     data = path.read_bytes()
-    assert data[:8] == b"ODREC\x00\x02\x00", "format 2 (docs/RECORDING.md)"
+    assert data[:8] == b"ODREC\x00\x03\x00", "format 3 (docs/RECORDING.md)"
     assert path.stat().st_mode & 0o777 == 0o600
     keys = json.loads(subprocess.run([cli, "--json", "recording", "keys", str(path)], capture_output=True, text=True, check=True).stdout)
     assert [(k["down"], k["keysym"], k["text"], k["key"]) for k in keys] == [(True, 0x71, "q", "q"), (False, 0x71, None, "q")]
     assert keys[0]["t_ms"] <= keys[1]["t_ms"]
+    # The screen after the update, rebuilt from the file, as a PNG.
+    png = tmp_path / "screen.png"
+    frame = subprocess.run(
+        [cli, "--json", "recording", "frame", str(path), "--at", "60", "--png", str(png)], capture_output=True, text=True
+    )
+    assert frame.returncode == 0, frame.stderr
+    assert json.loads(frame.stdout)["width"] == 64
+    from PIL import Image
+
+    img = Image.open(png).convert("RGB")
+    assert img.size == (64, 48)
+    assert img.getpixel((0, 0)) == (200, 100, 50) and img.getpixel((63, 47)) == (200, 100, 50)
+    assert img.getpixel((10, 10)) == (0, 255, 0) and img.getpixel((13, 13)) == (0, 255, 0)
+    assert img.getpixel((14, 14)) == (200, 100, 50)
+    # A negative moment: a usage error that names the flag.
+    early = subprocess.run([cli, "recording", "frame", str(path), "--at=-1", "--png", str(png)], capture_output=True, text=True)
+    assert early.returncode == 2 and "--at" in early.stderr, early.stderr
     ok = subprocess.run([cli, "--json", "recording", "verify", str(path)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["intact"] is True

@@ -1,6 +1,7 @@
 // Benchmark of the replay window (not a test): a synthetic one-hour recording of a text console
-// with Raw updates (what the simulator's consoles send), played in headless Chromium with IPC
-// mocked. Prints: load time, seeking to the end, to the middle (backwards: replayed from the
+// with Raw updates (what the simulator's consoles send), with keyframes where the relay's writer
+// puts them (every 30 s of a changing screen, or every 16 MiB of updates, whichever comes
+// first; here the 30 s), played in headless Chromium with IPC mocked. Prints: load time, seeking to the end, to the middle (backwards: replayed from the
 // start), and the renderer's CPU while playing at 1×. `npm run build` first.
 //
 //   node bench/replay-seek.mjs [MINUTES]
@@ -27,6 +28,21 @@ const initScript = `
     return fulls.get(shade);
   };
   window.__shadeAt = (ms) => 30 + (Math.floor(ms / 60000) % 100);
+  // A keyframe: ServerInit, then one update of the whole screen as it is (the minute's shade and
+  // the line), as the writer rebuilds it.
+  const keyframes = new Map();
+  const keyframe = (s) => {
+    const shade = 30 + (Math.floor(s / 60) % 100);
+    if (keyframes.has(shade)) return keyframes.get(shade);
+    const screen = full(Math.floor(s / 60) * 60).slice(); // header 16 bytes + pixels
+    const lineAt = 16 + 200 * W * 4;
+    screen.set(line.subarray(16), lineAt);
+    const kf = new Uint8Array(init.length + screen.length);
+    kf.set(init, 0);
+    kf.set(screen, init.length);
+    keyframes.set(shade, kf);
+    return kf;
+  };
   function record(kind, atMs, bytes) {
     const out = new Uint8Array(9 + bytes.length);
     const v = new DataView(out.buffer);
@@ -51,6 +67,7 @@ const initScript = `
       const parts = [];
       for (let s = from; s < Math.min(SECS, from + count); s++) {
         if (s === 0) parts.push(record(0x10, 0, init));
+        if (s > 0 && s % 30 === 0) parts.push(record(0x16, s * 1000 + 10, keyframe(s - 1)));
         parts.push(record(1, s * 1000 + 10, s % 60 === 0 ? full(s) : line));
       }
       const total = parts.reduce((n, p) => n + p.length, 0);

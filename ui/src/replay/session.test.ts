@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type RFB from "@novnc/novnc";
 import type { ReplayInfo } from "../lib/ipc";
-import { KIND_INIT, KIND_SERVER, type ReplayChannel } from "./player";
+import { KIND_INIT, KIND_KEYFRAME, KIND_SERVER, type ReplayChannel } from "./player";
 import { encode } from "./testdata";
 
 vi.mock("@novnc/novnc", () => ({ default: class {} }));
@@ -118,5 +118,68 @@ describe("ReplaySession", () => {
     expect(viewers[1]).toHaveLength(4);
     session.seek(50_000); // forwards: both updates at once
     expect(viewers[1]?.[4]).toEqual([1, 2]);
+  });
+
+  it("seeks from the last keyframe before the target, never feeding keyframes in order", async () => {
+    const { ReplaySession } = await import("./session.svelte");
+    // A keyframe: a ServerInit of 2×1 named "k" (24 + 1 bytes), then its update (here 3 bytes).
+    const init = [0, 2, 0, 1, ...new Array(16).fill(0), 0, 0, 0, 1, 0x6b];
+    const keyframe = (n: number) => [...init, 0xf0, 0xf1, n];
+    const viewers: number[][][] = [];
+    let now = 0;
+    const session = new ReplaySession(
+      (_t, channel: ReplayChannel) => {
+        const fed: number[][] = [];
+        viewers.push(fed);
+        channel.onmessage = (e) => fed.push(Array.from(new Uint8Array(e.data)));
+        return { disconnect() {} } as unknown as RFB;
+      },
+      {
+        info: () => Promise.resolve(info),
+        data: (from) =>
+          Promise.resolve(
+            from === 0
+              ? encode([
+                  { kind: KIND_INIT, atMs: 1, bytes: [0xaa] },
+                  { kind: KIND_SERVER, atMs: 1_000, bytes: [1] },
+                  { kind: KIND_KEYFRAME, atMs: 20_000, bytes: keyframe(1) },
+                  { kind: KIND_SERVER, atMs: 25_000, bytes: [2] },
+                  { kind: KIND_KEYFRAME, atMs: 40_000, bytes: keyframe(2) },
+                  { kind: KIND_SERVER, atMs: 45_000, bytes: [3] },
+                ])
+              : new ArrayBuffer(0),
+          ),
+        now: () => now,
+      },
+    );
+    await session.load({} as HTMLElement);
+    // Forwards past a keyframe: a fresh viewer gets the keyframe's ServerInit, its update, then
+    // only what follows it.
+    session.seek(50_000);
+    expect(viewers).toHaveLength(2);
+    expect(viewers[1]?.[3]).toEqual(init);
+    expect(viewers[1]?.[4]).toEqual([0xf0, 0xf1, 2, 3]);
+    expect(session.position).toBe(50_000);
+    // Backwards to between the keyframes: from the first one.
+    session.seek(30_000);
+    expect(viewers).toHaveLength(3);
+    expect(viewers[2]?.[4]).toEqual([0xf0, 0xf1, 1, 2]);
+    // Forwards with no keyframe in between: the same viewer goes on.
+    session.seek(35_000);
+    expect(viewers).toHaveLength(3);
+    // Before the first keyframe: from the start.
+    session.seek(5_000);
+    expect(viewers).toHaveLength(4);
+    expect(viewers[3]?.[3]).toEqual([0xaa]);
+    expect(viewers[3]?.[4]).toEqual([1]);
+    // Played in order, keyframes are not fed (the updates around them paint the same).
+    session.skipIdle = false;
+    session.speed = 8;
+    session.play();
+    now += 10_000; // 80 s of recording at 8×: past both keyframes
+    session.tick();
+    expect(viewers).toHaveLength(4);
+    expect(viewers[3]?.slice(5)).toEqual([[2, 3]]);
+    expect(session.state).toBe("ended");
   });
 });

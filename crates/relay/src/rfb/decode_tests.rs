@@ -420,3 +420,21 @@ fn an_entry_split_across_reads_is_reported_not_guessed() {
     assert!(!o.unrestricted());
     assert_eq!(&m[8..12], &[0, 0, 0, 5]);
 }
+
+#[test]
+fn a_message_whose_last_part_is_empty_ends_with_its_header() {
+    // An empty clipboard, an empty desktop name, a hidden (0×0) cursor: each message is over
+    // with the last byte of its header, so a keyframe can follow right there.
+    let mut name = rect(0, 0, 0, 0, -307);
+    name.extend_from_slice(&0u32.to_be_bytes());
+    for message in [
+        vec![3, 0, 0, 0, 0, 0, 0, 0],
+        update(&[name]),
+        update(&[rect(0, 0, 0, 0, -239)]),
+    ] {
+        let mut d = ServerDecoder::new(screen(4, 4));
+        assert_eq!(d.feed(&message, true), message.len());
+        assert!(d.at_boundary(), "{message:?}");
+        assert_eq!(d.broken(), None);
+    }
+}

@@ -189,6 +189,19 @@ impl ServerDecoder {
         self.screen.format().bytes_per_pixel()
     }
 
+    /// Skips `n` bytes, then goes on as `after` says (at once when there are none, so a message
+    /// that ends here ends with its last byte).
+    fn skip(&mut self, n: u64, after: After) -> State {
+        match (n, after) {
+            (0, After::Message) => State::Type,
+            (0, After::Rect) => {
+                self.next_rect();
+                self.state
+            }
+            _ => State::Skip(n, after),
+        }
+    }
+
     fn next_rect(&mut self) {
         self.state = if self.rects == 0 {
             State::Type
@@ -218,23 +231,22 @@ impl ServerDecoder {
                     return Ok(());
                 }
                 let h = std::mem::take(&mut self.acc);
-                let skip = |n: u64| State::Skip(n, After::Message);
-                self.state = match t {
-                    0 => {
-                        self.rects = u16::from_be_bytes([h[1], h[2]]);
-                        if self.rects == 0 {
-                            State::Type
-                        } else {
-                            State::RectHeader
-                        }
-                    }
-                    1 => skip(6 * u64::from(u16::from_be_bytes([h[3], h[4]]))),
+                let len = match t {
+                    1 => 6 * u64::from(u16::from_be_bytes([h[3], h[4]])),
                     // A negative length is the extended clipboard's.
-                    3 => skip(u64::from(
-                        i32::from_be_bytes([h[3], h[4], h[5], h[6]]).unsigned_abs(),
-                    )),
-                    248 => skip(u64::from(h[7])),
-                    _ => State::Type,
+                    3 => u64::from(i32::from_be_bytes([h[3], h[4], h[5], h[6]]).unsigned_abs()),
+                    248 => u64::from(h[7]),
+                    _ => 0,
+                };
+                self.state = if t == 0 {
+                    self.rects = u16::from_be_bytes([h[1], h[2]]);
+                    if self.rects == 0 {
+                        State::Type
+                    } else {
+                        State::RectHeader
+                    }
+                } else {
+                    self.skip(len, After::Message)
                 };
                 self.acc = h;
                 self.acc.clear();
@@ -347,7 +359,7 @@ impl ServerDecoder {
                     // Too large to keep: skipped, and keyframes carry no cursor shape.
                     self.screen.set_cursor(None);
                     self.acc.clear();
-                    self.state = State::Skip(total as u64 - 12, After::Rect);
+                    self.state = self.skip(total as u64 - 12, After::Rect);
                     return Ok(());
                 }
                 if !self.fill(data, total) {
@@ -362,7 +374,7 @@ impl ServerDecoder {
                 }
                 let n = u32::from_be_bytes([self.acc[0], self.acc[1], self.acc[2], self.acc[3]]);
                 self.acc.clear();
-                self.state = State::Skip(u64::from(n), After::Rect);
+                self.state = self.skip(u64::from(n), After::Rect);
             }
             State::ExtendedDesktopSize(r) => {
                 if !self.fill(data, 4) {
@@ -374,20 +386,12 @@ impl ServerDecoder {
                 if !(r.x == 1 && r.y != 0) {
                     self.resize(r.w, r.h)?;
                 }
-                self.state = State::Skip(16 * screens, After::Rect);
+                self.state = self.skip(16 * screens, After::Rect);
             }
             State::Skip(left, after) => {
                 let n = usize::try_from(left).unwrap_or(usize::MAX).min(data.len());
                 *data = &data[n..];
-                let left = left - n as u64;
-                self.state = match (left, after) {
-                    (0, After::Message) => State::Type,
-                    (0, After::Rect) => {
-                        self.next_rect();
-                        self.state
-                    }
-                    _ => State::Skip(left, after),
-                };
+                self.state = self.skip(left - n as u64, after);
             }
         }
         Ok(())
@@ -435,7 +439,7 @@ impl ServerDecoder {
                 self.next_rect();
                 self.state
             }
-            QEMU_LED => State::Skip(1, After::Rect),
+            QEMU_LED => self.skip(1, After::Rect),
             DESKTOP_NAME => State::DesktopName,
             EXTENDED_DESKTOP_SIZE => State::ExtendedDesktopSize(r),
             CURSOR => {
@@ -448,6 +452,12 @@ impl ServerDecoder {
                 self.acc.extend_from_slice(&r.w.to_be_bytes());
                 self.acc.extend_from_slice(&r.h.to_be_bytes());
                 self.acc.extend_from_slice(&CURSOR.to_be_bytes());
+                if total == 12 {
+                    // An empty cursor (hidden): nothing follows its header.
+                    self.screen.set_cursor(Some(std::mem::take(&mut self.acc)));
+                    self.next_rect();
+                    return Ok(());
+                }
                 State::Cursor(total)
             }
             e => return Err(format!("encoding {e}, which recordings do not decode")),
