@@ -48,17 +48,19 @@ pub async fn replay_info(
     Ok(deck.replay_info(window.label()).await?)
 }
 
-/// The screen's bytes of chunks `from..from + count` for the calling replay window, as a
-/// binary answer (docs/IPC.md).
+/// The screen's bytes of chunks `from..from + count` for the calling replay window, or with
+/// `keyframes` only their keyframes, as a binary answer (docs/IPC.md).
 #[tauri::command]
 pub async fn replay_data(
     window: WebviewWindow,
     deck: State<'_, Deck>,
     from: u32,
     count: u32,
+    keyframes: Option<bool>,
 ) -> Result<Response, CommandError> {
     Ok(Response::new(
-        deck.replay_data(window.label(), from, count).await?,
+        deck.replay_data(window.label(), from, count, keyframes.unwrap_or(false))
+            .await?,
     ))
 }
 

@@ -61,13 +61,20 @@ const initScript = `
         endedAtMs: SECS * 1000, bytesToClient: 0, bytesToServer: 0, endReason: "client_closed", recorded: true,
         recordingAvailable: true, recordingHead: "x" },
       durationMs: SECS * 1000, capped: false, keys: [], clicks: [], notes: [],
-      chunks: Array.from({ length: SECS }, (_, s) => ({ seq: s, firstMs: s * 1000, lastMs: s * 1000 + 999 })),
+      chunks: Array.from({ length: SECS }, (_, s) => ({ seq: s, firstMs: s * 1000, lastMs: s * 1000 + 999, keyframe: s > 0 && s % 30 === 0 })),
     },
-    data({ from, count }) {
+    // As the shell serves it: the screen's records with a 4-byte marker where a keyframe lies,
+    // or (keyframes: true) a chunk's keyframe in full.
+    data({ from, count, keyframes }) {
       const parts = [];
       for (let s = from; s < Math.min(SECS, from + count); s++) {
+        const isKey = s > 0 && s % 30 === 0;
+        if (keyframes) {
+          if (isKey) parts.push(record(0x16, s * 1000 + 10, keyframe(s - 1)));
+          continue;
+        }
         if (s === 0) parts.push(record(0x10, 0, init));
-        if (s > 0 && s % 30 === 0) parts.push(record(0x16, s * 1000 + 10, keyframe(s - 1)));
+        if (isKey) parts.push(record(0x16, s * 1000 + 10, new Uint8Array(new Uint32Array([s]).buffer)));
         parts.push(record(1, s * 1000 + 10, s % 60 === 0 ? full(s) : line));
       }
       const total = parts.reduce((n, p) => n + p.length, 0);
@@ -99,8 +106,9 @@ try {
       el.dispatchEvent(new Event("input", { bubbles: true }));
       // Done when the screen shows the shade of the last full update before the target.
       const want = window.__shadeAt(Math.max(0, target - 1));
-      const canvas = document.querySelector('[data-testid="replay-screen"] canvas');
       for (;;) {
+        // Asked anew each frame: a seek from a keyframe puts a new viewer (and canvas) in place.
+        const canvas = document.querySelector('[data-testid="replay-screen"] canvas');
         const p = canvas.getContext("2d").getImageData(500, 500, 1, 1).data;
         if (p[0] === want) return performance.now() - start;
         await new Promise((ok) => requestAnimationFrame(ok));

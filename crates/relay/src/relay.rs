@@ -53,6 +53,10 @@ pub struct RelayConfig {
     pub recording_dir: Option<PathBuf>,
     /// A recording stops growing at this size (its trailer says so); the session goes on.
     pub recording_max_bytes: u64,
+    /// A recording gets a keyframe (the whole screen, where a seek can start) once this long
+    /// passed since the last one and the screen changed, and in any case every 16 MiB of
+    /// updates (docs/RECORDING.md).
+    pub keyframe_interval: Duration,
     /// A session with no key, pointer, clipboard or resize input for this long is closed
     /// ([`EndReason::InputIdle`](crate::EndReason::InputIdle)); `None` never closes one. Update
     /// requests the viewer sends on its own do not count as input.
@@ -70,6 +74,7 @@ impl Default for RelayConfig {
             keepalive_interval: Duration::from_secs(30),
             recording_dir: None,
             recording_max_bytes: 2 << 30,
+            keyframe_interval: Duration::from_secs(30),
             input_idle_timeout: None,
         }
     }

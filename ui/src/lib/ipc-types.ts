@@ -438,5 +438,5 @@ export interface ReplayInfo {
   keys: KeyStroke[];
   clicks: { tMs: number; buttons: number; x: number; y: number }[];
   notes: string[];
-  chunks: { seq: number; firstMs: number; lastMs: number }[];
+  chunks: { seq: number; firstMs: number; lastMs: number; keyframe: boolean }[];
 }

@@ -304,8 +304,9 @@ export function replayInfo(): Promise<ReplayInfo> {
   return call<ReplayInfo>("replay_info");
 }
 
-/** Replay windows only: the screen's bytes of chunks `from..from + count` (binary, docs/IPC.md). */
-export async function replayData(from: number, count: number): Promise<ArrayBuffer> {
-  const raw = await call<ArrayBuffer | number[]>("replay_data", { from, count });
+/** Replay windows only: the screen's bytes of chunks `from..from + count` (binary, docs/IPC.md),
+ * or with `keyframes` only their keyframes. */
+export async function replayData(from: number, count: number, keyframes = false): Promise<ArrayBuffer> {
+  const raw = await call<ArrayBuffer | number[]>("replay_data", { from, count, keyframes });
   return raw instanceof ArrayBuffer ? raw : new Uint8Array(raw).buffer;
 }

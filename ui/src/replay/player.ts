@@ -5,7 +5,9 @@
 
 /** One record of `replay_data`'s answer. */
 export interface ScreenRecord {
-  /** 0x10 ServerInit, 0x01 server bytes, 0x16 keyframe (a ServerInit then a whole-screen update). */
+  /** 0x10 ServerInit, 0x01 server bytes, 0x16 keyframe: in the screen's records a marker holding
+   * the chunk it starts (u32 LE), fetched in full (a ServerInit then a whole-screen update)
+   * when a seek starts there. */
   kind: number;
   atMs: number;
   bytes: Uint8Array;
@@ -71,6 +73,12 @@ export function syntheticHandshake(): Uint8Array[] {
     new Uint8Array([1, 1]), // one security type: None
     new Uint8Array([0, 0, 0, 0]), // SecurityResult: OK
   ];
+}
+
+/** The chunk a keyframe marker stands for. */
+export function markerChunk(marker: ScreenRecord): number {
+  if (marker.bytes.length !== 4) throw new Error("a keyframe marker of the wrong size");
+  return new DataView(marker.bytes.buffer, marker.bytes.byteOffset, 4).getUint32(0, true);
 }
 
 /** Splits a keyframe's bytes into its ServerInit message and its FramebufferUpdate. */

@@ -10,6 +10,7 @@ import {
   ReplayChannel,
   Timeline,
   concat,
+  markerChunk,
   parseScreenRecords,
   splitKeyframe,
   syntheticHandshake,
@@ -38,9 +39,12 @@ export type ReplayState = "loading" | "ready" | "playing" | "paused" | "ended" |
 /** Injected for tests: the IPC calls and the clock. */
 export interface ReplayDeps {
   info: () => Promise<ReplayInfo>;
-  data: (from: number, count: number) => Promise<ArrayBuffer>;
+  data: (from: number, count: number, keyframes?: boolean) => Promise<ArrayBuffer>;
   now: () => number;
 }
+
+/** Keyframes kept after a seek fetched them (a few MiB each). */
+const KEYFRAMES_KEPT = 4;
 
 const defaultDeps: ReplayDeps = { info: replayInfo, data: replayData, now: () => performance.now() };
 
@@ -63,6 +67,10 @@ export class ReplaySession {
   #target: HTMLElement | null = null;
   #lastTick = 0;
   #backlog: Uint8Array[] = [];
+  /** Keyframes fetched, by chunk, oldest first (not state: nothing renders them). */
+  #keyframes: [number, Uint8Array][] = [];
+  /** Each seek's number: a slower seek that finishes after a newer one is dropped. */
+  #seeks = 0;
   readonly #factory: ReplayRfbFactory;
   readonly #deps: ReplayDeps;
 
@@ -109,11 +117,23 @@ export class ReplaySession {
     this.position = 0;
   }
 
-  /** A fresh viewer at keyframe record `index`: its ServerInit, then its whole-screen update. */
-  #restartAt(index: number): void {
-    const record = this.#timeline?.records[index];
-    if (!record || !this.#timeline) return;
-    const { init, update } = splitKeyframe(record.bytes);
+  /** The keyframe a marker stands for, fetched once (and kept among the last few). */
+  async #keyframe(marker: ScreenRecord): Promise<Uint8Array> {
+    const seq = markerChunk(marker);
+    const kept = this.#keyframes.find(([s]) => s === seq);
+    if (kept) return kept[1];
+    const found = parseScreenRecords(await this.#deps.data(seq, 1, true)).find((r) => r.kind === KIND_KEYFRAME);
+    if (!found) throw new Error(`chunk ${seq} holds no keyframe`);
+    this.#keyframes.push([seq, found.bytes]);
+    if (this.#keyframes.length > KEYFRAMES_KEPT) this.#keyframes.shift();
+    return found.bytes;
+  }
+
+  /** A fresh viewer at keyframe `bytes` (marker record `index`): its ServerInit, then its
+   * whole-screen update, then what follows the marker. */
+  #restartAt(index: number, bytes: Uint8Array): void {
+    if (!this.#timeline) return;
+    const { init, update } = splitKeyframe(bytes);
     if (!this.#connect(init)) return;
     this.#backlog.push(update);
     this.#timeline.jumpTo(index);
@@ -164,7 +184,7 @@ export class ReplaySession {
 
   play(): void {
     if (!this.#timeline || this.state === "failed" || this.state === "loading") return;
-    if (this.state === "ended") this.seek(0);
+    if (this.state === "ended") void this.seek(0);
     this.state = "playing";
     this.#lastTick = this.#deps.now();
   }
@@ -192,15 +212,26 @@ export class ReplaySession {
 
   /** Jumps to `t` ms: from the last keyframe before it when that is nearer than where the
    * viewer is (or the seek goes backwards), else by delivering what lies between; backwards
-   * with no keyframe before `t`, from the start. */
-  seek(t: number): void {
+   * with no keyframe before `t`, from the start. Resolves once the viewer has what it needs. */
+  async seek(t: number): Promise<void> {
     const timeline = this.#timeline;
     if (!timeline) return;
+    const seek = ++this.#seeks;
     const target = Math.max(0, Math.min(t, this.durationMs));
     const key = timeline.keyframeBefore(target);
-    const keyAt = timeline.records[key]?.atMs ?? -1;
-    if (key >= 0 && (target < timeline.position || keyAt > timeline.position)) this.#restartAt(key);
-    else if (target < timeline.position) this.#restart();
+    const marker = timeline.records[key];
+    if (marker && (target < timeline.position || marker.atMs > timeline.position)) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.#keyframe(marker);
+      } catch (raw) {
+        this.state = "failed";
+        this.error = raw instanceof IpcError ? raw.message : raw instanceof Error ? raw.message : String(raw);
+        return;
+      }
+      if (seek !== this.#seeks) return; // a newer seek took over
+      this.#restartAt(key, bytes);
+    } else if (target < timeline.position) this.#restart();
     this.#deliver(timeline.advanceTo(target));
     this.position = timeline.position;
     this.#lastTick = this.#deps.now();

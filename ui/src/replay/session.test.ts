@@ -17,7 +17,10 @@ const info: ReplayInfo = {
   keys: [],
   clicks: [],
   notes: [],
-  chunks: [{ seq: 0, firstMs: 0, lastMs: 30_000 }, { seq: 1, firstMs: 30_000, lastMs: 60_000 }],
+  chunks: [
+    { seq: 0, firstMs: 0, lastMs: 30_000, keyframe: false },
+    { seq: 1, firstMs: 30_000, lastMs: 60_000, keyframe: true },
+  ],
 };
 
 /** A replay session over fake IPC, a fake viewer that records what it was fed, and a fake clock. */
@@ -120,12 +123,14 @@ describe("ReplaySession", () => {
     expect(viewers[1]?.[4]).toEqual([1, 2]);
   });
 
-  it("seeks from the last keyframe before the target, never feeding keyframes in order", async () => {
+  it("seeks from the last keyframe before the target, fetching it then, never feeding it in order", async () => {
     const { ReplaySession } = await import("./session.svelte");
     // A keyframe: a ServerInit of 2×1 named "k" (24 + 1 bytes), then its update (here 3 bytes).
     const init = [0, 2, 0, 1, ...new Array(16).fill(0), 0, 0, 0, 1, 0x6b];
     const keyframe = (n: number) => [...init, 0xf0, 0xf1, n];
+    const marker = (seq: number) => [seq, 0, 0, 0];
     const viewers: number[][][] = [];
+    const fetched: number[] = [];
     let now = 0;
     const session = new ReplaySession(
       (_t, channel: ReplayChannel) => {
@@ -136,50 +141,65 @@ describe("ReplaySession", () => {
       },
       {
         info: () => Promise.resolve(info),
-        data: (from) =>
-          Promise.resolve(
+        data: (from, _count, keyframes) => {
+          if (keyframes) {
+            fetched.push(from);
+            return Promise.resolve(encode([{ kind: KIND_KEYFRAME, atMs: from * 20_000, bytes: keyframe(from) }]));
+          }
+          return Promise.resolve(
             from === 0
               ? encode([
                   { kind: KIND_INIT, atMs: 1, bytes: [0xaa] },
                   { kind: KIND_SERVER, atMs: 1_000, bytes: [1] },
-                  { kind: KIND_KEYFRAME, atMs: 20_000, bytes: keyframe(1) },
-                  { kind: KIND_SERVER, atMs: 25_000, bytes: [2] },
-                  { kind: KIND_KEYFRAME, atMs: 40_000, bytes: keyframe(2) },
-                  { kind: KIND_SERVER, atMs: 45_000, bytes: [3] },
+                  // Chunk 1 starts with a keyframe at 20 s; it splits a read: [2] before, [3] after.
+                  { kind: KIND_SERVER, atMs: 20_000, bytes: [2] },
+                  { kind: KIND_KEYFRAME, atMs: 20_000, bytes: marker(1) },
+                  { kind: KIND_SERVER, atMs: 20_000, bytes: [3] },
+                  { kind: KIND_KEYFRAME, atMs: 40_000, bytes: marker(2) },
+                  { kind: KIND_SERVER, atMs: 45_000, bytes: [4] },
                 ])
               : new ArrayBuffer(0),
-          ),
+          );
+        },
         now: () => now,
       },
     );
     await session.load({} as HTMLElement);
+    expect(fetched).toEqual([]); // none loaded up front
     // Forwards past a keyframe: a fresh viewer gets the keyframe's ServerInit, its update, then
     // only what follows it.
-    session.seek(50_000);
+    await session.seek(50_000);
+    expect(fetched).toEqual([2]);
     expect(viewers).toHaveLength(2);
     expect(viewers[1]?.[3]).toEqual(init);
-    expect(viewers[1]?.[4]).toEqual([0xf0, 0xf1, 2, 3]);
+    expect(viewers[1]?.[4]).toEqual([0xf0, 0xf1, 2, 4]);
     expect(session.position).toBe(50_000);
-    // Backwards to between the keyframes: from the first one.
-    session.seek(30_000);
+    // Backwards to between the keyframes: from the first, after the read it split.
+    await session.seek(30_000);
     expect(viewers).toHaveLength(3);
-    expect(viewers[2]?.[4]).toEqual([0xf0, 0xf1, 1, 2]);
+    expect(viewers[2]?.[4]).toEqual([0xf0, 0xf1, 1, 3]);
     // Forwards with no keyframe in between: the same viewer goes on.
-    session.seek(35_000);
+    await session.seek(35_000);
     expect(viewers).toHaveLength(3);
-    // Before the first keyframe: from the start.
-    session.seek(5_000);
-    expect(viewers).toHaveLength(4);
-    expect(viewers[3]?.[3]).toEqual([0xaa]);
-    expect(viewers[3]?.[4]).toEqual([1]);
-    // Played in order, keyframes are not fed (the updates around them paint the same).
+    // Again to the end: the keyframe is kept, not fetched twice.
+    await session.seek(50_000);
+    expect(fetched).toEqual([2, 1]);
+    // Two seeks at once: the later one wins.
+    const slow = session.seek(25_000);
+    const fast = session.seek(5_000);
+    await Promise.all([slow, fast]);
+    expect(viewers).toHaveLength(5);
+    expect(viewers[4]?.[3]).toEqual([0xaa]);
+    expect(viewers[4]?.[4]).toEqual([1]);
+    expect(session.position).toBe(5_000);
+    // Played in order, keyframe markers are not fed.
     session.skipIdle = false;
     session.speed = 8;
     session.play();
-    now += 10_000; // 80 s of recording at 8×: past both keyframes
+    now += 10_000; // 80 s of recording at 8×
     session.tick();
-    expect(viewers).toHaveLength(4);
-    expect(viewers[3]?.slice(5)).toEqual([[2, 3]]);
+    expect(viewers).toHaveLength(5);
+    expect(viewers[4]?.slice(5)).toEqual([[2, 3, 4]]);
     expect(session.state).toBe("ended");
   });
 });

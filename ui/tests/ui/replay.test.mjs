@@ -63,7 +63,7 @@ const info = {
   ],
   clicks: [],
   notes: [],
-  chunks: [{ seq: 0, firstMs: 1, lastMs: 5000 }],
+  chunks: [{ seq: 0, firstMs: 1, lastMs: 5000, keyframe: false }],
 };
 
 async function pixel(page) {

@@ -105,6 +105,7 @@ impl Deck {
                         seq: c.seq,
                         first_ms: ms(c.first),
                         last_ms: ms(c.last),
+                        keyframe: c.keyframe,
                     })
                     .collect(),
             })
@@ -113,13 +114,22 @@ impl Deck {
     }
 
     /// The screen's bytes of chunks `from..from + count` (at most [`MAX_REPLAY_CHUNKS`]), for
-    /// the replay window `label`: records of `kind u8` (0x10 ServerInit, 0x01 server bytes, 0x16
-    /// a keyframe: a ServerInit then a FramebufferUpdate of the whole screen),
-    /// `at_ms u32` and `len u32` (little-endian), then the bytes.
+    /// the replay window `label`: records of `kind u8`, `at_ms u32` and `len u32`
+    /// (little-endian), then the bytes. Kinds: 0x10 ServerInit, 0x01 server bytes, and 0x16 a
+    /// keyframe, where it lies between them, as a 4-byte marker: the number (u32 LE) of the
+    /// chunk it starts. With `keyframes`, only the keyframes of those chunks, in full (a
+    /// ServerInit then a FramebufferUpdate of the whole screen): a window fetches one when a
+    /// seek starts there, so it never holds them all.
     ///
     /// # Errors
     /// `notFound`; `recording` for a broken file.
-    pub async fn replay_data(&self, label: &str, from: u32, count: u32) -> Result<Vec<u8>> {
+    pub async fn replay_data(
+        &self,
+        label: &str,
+        from: u32,
+        count: u32,
+        keyframes: bool,
+    ) -> Result<Vec<u8>> {
         let audit_id = self.replay_audit_id(label)?;
         let path = self.recording_path(audit_id).await?;
         let count = count.clamp(1, MAX_REPLAY_CHUNKS);
@@ -136,13 +146,18 @@ impl Deck {
                     break;
                 }
                 let (kind, at, bytes) = match record {
-                    Record::ServerInit { at, bytes } => (DATA_INIT, at, bytes),
-                    Record::Server { at, bytes } => (DATA_SERVER, at, bytes),
+                    Record::ServerInit { at, bytes } if !keyframes => (DATA_INIT, at, bytes),
+                    Record::Server { at, bytes } if !keyframes => (DATA_SERVER, at, bytes),
+                    Record::Keyframe { at, .. } if !keyframes => {
+                        // The chunk being read is the one the keyframe starts.
+                        let seq = reader.chunks_read().saturating_sub(1);
+                        (DATA_KEYFRAME, at, seq.to_le_bytes().to_vec())
+                    }
                     Record::Keyframe {
                         at,
                         mut init,
                         update,
-                    } => {
+                    } if keyframes => {
                         init.extend_from_slice(&update);
                         (DATA_KEYFRAME, at, init)
                     }

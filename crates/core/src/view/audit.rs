@@ -135,4 +135,6 @@ pub struct ReplayChunk {
     pub first_ms: u64,
     /// Time of its last record.
     pub last_ms: u64,
+    /// It starts with a keyframe (`replay_data` with `keyframes` serves it).
+    pub keyframe: bool,
 }

@@ -110,7 +110,14 @@ async fn console_ended(events: &mut tokio::sync::broadcast::Receiver<DeckEvent>)
 async fn a_recorded_console_is_searchable_replayable_and_verified() -> TestResult {
     let sim = sim().await?;
     let env = Env::new()?;
-    let deck = Deck::start(env.config(DemoPolicy::Never)).await?;
+    let mut config = env.config(DemoPolicy::Never);
+    // A keyframe at every message boundary after a change, so this short session has some.
+    config
+        .relay
+        .as_mut()
+        .ok_or("the deck runs a relay")?
+        .keyframe_interval = Duration::ZERO;
+    let deck = Deck::start(config).await?;
     let mut form = input(&sim.endpoint_url(), AuthModeName::Password);
     form.record_consoles = true;
     let profile = deck
@@ -190,7 +197,7 @@ async fn a_recorded_console_is_searchable_replayable_and_verified() -> TestResul
     let replay_typed: String = info.keys.iter().filter_map(|k| k.text.clone()).collect();
     assert_eq!(replay_typed, "echo hi");
     assert!(!info.chunks.is_empty());
-    let data = deck.replay_data(&window.label, 0, 16).await?;
+    let data = deck.replay_data(&window.label, 0, 16, false).await?;
     assert_eq!(data.first(), Some(&0x10), "ServerInit first");
     let init_len = u32::from_le_bytes([data[5], data[6], data[7], data[8]]) as usize;
     assert_eq!(
@@ -199,11 +206,56 @@ async fn a_recorded_console_is_searchable_replayable_and_verified() -> TestResul
         "the sim's width"
     );
     assert!(data.len() > 9 + init_len, "screen bytes follow");
+    // Keyframes lie between the screen's records as markers naming their chunk; each is
+    // served in full on its own.
+    let mut markers = Vec::new();
+    let mut at = 0;
+    while at + 9 <= data.len() {
+        let len = u32::from_le_bytes([data[at + 5], data[at + 6], data[at + 7], data[at + 8]]);
+        let body = &data[at + 9..at + 9 + len as usize];
+        if data[at] == 0x16 {
+            assert_eq!(body.len(), 4, "a marker, not the keyframe");
+            markers.push((
+                u32::from_le_bytes([data[at + 1], data[at + 2], data[at + 3], data[at + 4]]),
+                u32::from_le_bytes([body[0], body[1], body[2], body[3]]),
+            ));
+        }
+        at += 9 + len as usize;
+    }
+    assert!(!markers.is_empty(), "keyframes were written");
+    for (at_ms, seq) in markers {
+        assert!(
+            info.chunks
+                .iter()
+                .any(|c| c.seq == seq && c.keyframe && c.first_ms == u64::from(at_ms))
+        );
+        let full = deck.replay_data(&window.label, seq, 1, true).await?;
+        assert_eq!(full[0], 0x16);
+        assert_eq!(&full[1..5], &at_ms.to_le_bytes());
+        let len = u32::from_le_bytes([full[5], full[6], full[7], full[8]]) as usize;
+        assert_eq!(full.len(), 9 + len, "one keyframe, nothing else");
+        assert_eq!(
+            u16::from_be_bytes([full[9], full[10]]),
+            640,
+            "its ServerInit"
+        );
+        let name_len = u32::from_be_bytes([full[29], full[30], full[31], full[32]]) as usize;
+        let update = &full[33 + name_len..];
+        assert_eq!(&update[..2], &[0, 0], "then a FramebufferUpdate");
+        assert!(
+            update.len() >= 4 + 12 + 640 * 400 * 4,
+            "of the whole screen"
+        );
+    }
     assert!(
-        deck.replay_data("console-1", 0, 1).await.is_err(),
+        deck.replay_data("console-1", 0, 1, false).await.is_err(),
         "only replay windows"
     );
-    assert!(deck.replay_data(&window.label, 999, 1).await?.is_empty());
+    assert!(
+        deck.replay_data(&window.label, 999, 1, false)
+            .await?
+            .is_empty()
+    );
     deck.replay_closed(&window.label);
     assert!(deck.replay_info(&window.label).await.is_err());
 

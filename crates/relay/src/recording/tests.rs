@@ -5,6 +5,9 @@ use super::*;
 use crate::rfb::{ClientEvent, ServerInit};
 use crate::{Error, Result};
 
+/// The relay's default keyframe interval.
+const KEYFRAMES: Duration = Duration::from_secs(30);
+
 fn meta() -> RecordingMeta {
     RecordingMeta {
         session: 7,
@@ -46,7 +49,7 @@ fn init() -> ServerInit {
 
 /// Writes a recording of ~3 MiB of screen, a typed "hi", a click and a paste.
 async fn write_one(dir: &Path) -> Result<(PathBuf, RecordingSummary)> {
-    let rec = Recorder::create(&dir.join("recordings"), &meta(), 1 << 30)?;
+    let rec = Recorder::create(&dir.join("recordings"), &meta(), 1 << 30, KEYFRAMES)?;
     let path = rec.path().to_owned();
     rec.server_init(&init()).await;
     for piece in noise(1_500_000, 1).chunks(65_536) {
@@ -285,7 +288,7 @@ async fn newer_versions_and_foreign_files_are_refused_clearly() -> Result<()> {
 #[tokio::test]
 async fn a_recording_stops_growing_at_its_cap_and_says_so() -> Result<()> {
     let dir = tmp()?;
-    let rec = Recorder::create(dir.path(), &meta(), 600_000)?;
+    let rec = Recorder::create(dir.path(), &meta(), 600_000, KEYFRAMES)?;
     let path = rec.path().to_owned();
     rec.server_init(&init()).await;
     for piece in noise(4_000_000, 10).chunks(65_536) {
@@ -344,7 +347,7 @@ const NOVNC_PF: [u8; 16] = [32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0
 #[tokio::test(start_paused = true)]
 async fn keyframes_let_any_moment_be_rebuilt_without_the_start() -> Result<()> {
     let dir = tmp()?;
-    let rec = Recorder::create(&dir.path().join("recordings"), &meta(), 1 << 30)?;
+    let rec = Recorder::create(&dir.path().join("recordings"), &meta(), 1 << 30, KEYFRAMES)?;
     let path = rec.path().to_owned();
     let (w, h) = (320u16, 200u16);
     rec.server_init(&ServerInit {
@@ -410,7 +413,7 @@ async fn keyframes_let_any_moment_be_rebuilt_without_the_start() -> Result<()> {
     assert_eq!(&rgba[..4], &[200, 55, 7, 255]);
     // Before ServerInit there is no screen.
     let junk_dir = tmp()?;
-    let rec = Recorder::create(junk_dir.path(), &meta(), 1 << 30)?;
+    let rec = Recorder::create(junk_dir.path(), &meta(), 1 << 30, KEYFRAMES)?;
     let empty = rec.path().to_owned();
     rec.end("target closed".into()).await;
     assert!(matches!(

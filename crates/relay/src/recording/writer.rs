@@ -30,8 +30,6 @@ const ZSTD_LEVEL: i32 = 3;
 /// A keyframe is written once this many server bytes followed the last one (a seek then
 /// decodes at most about this much)…
 pub(crate) const KEYFRAME_BYTES: u64 = 16 << 20;
-/// …or once this much time passed since the last one and the screen changed.
-pub(crate) const KEYFRAME_AGE_US: u64 = 30_000_000;
 
 enum Msg {
     Record {
@@ -67,8 +65,15 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Creates `dir/<unix-ms>-s<session>.odrec` (0600 in a 0700 directory), writes the header
-    /// and starts the writer thread. The file stops growing at `max_bytes`.
-    pub fn create(dir: &Path, meta: &RecordingMeta, max_bytes: u64) -> Result<Self> {
+    /// and starts the writer thread. The file stops growing at `max_bytes`; a keyframe is
+    /// written once `keyframe_age` passed since the last one and the screen changed, or
+    /// [`KEYFRAME_BYTES`] of updates followed it.
+    pub fn create(
+        dir: &Path,
+        meta: &RecordingMeta,
+        max_bytes: u64,
+        keyframe_age: Duration,
+    ) -> Result<Self> {
         let path = dir.join(format!(
             "{}-s{}.{}",
             meta.started_unix_ms,
@@ -118,7 +123,10 @@ impl Recorder {
             last_us: 0,
             typed: TypedText::default(),
             flags: 0,
-            keys: Keyframes::default(),
+            keys: Keyframes {
+                age_us: u64::try_from(keyframe_age.as_micros()).unwrap_or(u64::MAX),
+                ..Keyframes::default()
+            },
         };
         std::thread::Builder::new()
             .name("relay-recorder".into())
@@ -274,13 +282,15 @@ struct Keyframes {
     decoder: Option<ServerDecoder>,
     last_us: u64,
     bytes_since: u64,
+    /// A keyframe is due this long after the last one, if the screen changed.
+    age_us: u64,
 }
 
 impl Keyframes {
     fn due(&self, at_us: u64) -> bool {
         self.decoder.as_ref().is_some_and(|d| {
             self.bytes_since >= KEYFRAME_BYTES
-                || (d.changed() && at_us.saturating_sub(self.last_us) >= KEYFRAME_AGE_US)
+                || (d.changed() && at_us.saturating_sub(self.last_us) >= self.age_us)
         })
     }
 }

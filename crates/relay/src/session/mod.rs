@@ -86,7 +86,12 @@ pub(crate) async fn run(
                 started_unix_ms,
                 writer: concat!("onedeck-relay ", env!("CARGO_PKG_VERSION")).to_owned(),
             };
-            match Recorder::create(dir, &meta, inner.config.recording_max_bytes) {
+            match Recorder::create(
+                dir,
+                &meta,
+                inner.config.recording_max_bytes,
+                inner.config.keyframe_interval,
+            ) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     tracing::warn!(session = %id, error = %e, "cannot record this session: refused");
