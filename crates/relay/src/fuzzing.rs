@@ -181,8 +181,11 @@ pub fn rfb_server(data: &[u8]) -> Option<String> {
         _ => [8, 8, 0, 1, 0, 7, 0, 7, 0, 3, 0, 3, 6, 0, 0, 0],
     };
     let format = PixelFormat::parse(&pf).expect("a valid format");
-    let screen =
-        Screen::new(u16::from(w % 65), u16::from(h % 65), format, "fuzz").expect("a small screen");
+    // Resizes stay small: a real screen may take 64 MiB, and allocating that per input would
+    // leave the fuzzer little time for anything else.
+    let screen = Screen::new(u16::from(w % 65), u16::from(h % 65), format, "fuzz")
+        .expect("a small screen")
+        .with_limit(16 << 10);
     let mut d = ServerDecoder::new(screen);
     for piece in rest.chunks(97) {
         let split = usize::from(piece[0]) % piece.len();

@@ -107,6 +107,8 @@ pub struct Screen {
     pixels: Vec<u8>,
     /// The last Cursor pseudo-rectangle as RFB sends it (header and payload), for keyframes.
     cursor: Option<Vec<u8>>,
+    /// The most pixel bytes this screen may grow to.
+    limit: usize,
 }
 
 impl std::fmt::Debug for Screen {
@@ -119,9 +121,9 @@ impl std::fmt::Debug for Screen {
     }
 }
 
-fn alloc(width: u16, height: u16, bpp: usize) -> Result<Vec<u8>, String> {
+fn alloc(width: u16, height: u16, bpp: usize, limit: usize) -> Result<Vec<u8>, String> {
     let len = usize::from(width) * usize::from(height) * bpp;
-    if len > MAX_SCREEN_BYTES {
+    if len > limit {
         return Err(format!(
             "a {width}×{height} screen is larger than the relay rebuilds"
         ));
@@ -137,9 +139,17 @@ impl Screen {
             height,
             format,
             name: crate::recording::cut_utf8(name, super::MAX_DESKTOP_NAME).to_owned(),
-            pixels: alloc(width, height, format.bytes_per_pixel())?,
+            pixels: alloc(width, height, format.bytes_per_pixel(), MAX_SCREEN_BYTES)?,
             cursor: None,
+            limit: MAX_SCREEN_BYTES,
         })
+    }
+
+    /// The same screen, refusing to grow past `limit` bytes of pixels (below
+    /// [`MAX_SCREEN_BYTES`]; the fuzzer keeps screens small this way).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit.min(MAX_SCREEN_BYTES);
+        self
     }
 
     /// A black screen of the size and format a ServerInit message (RFB bytes) gives.
@@ -183,7 +193,12 @@ impl Screen {
     /// starts from black (noVNC sets its format before its first update request).
     pub fn set_format(&mut self, format: PixelFormat) -> Result<(), String> {
         if format.bytes_per_pixel() != self.format.bytes_per_pixel() {
-            self.pixels = alloc(self.width, self.height, format.bytes_per_pixel())?;
+            self.pixels = alloc(
+                self.width,
+                self.height,
+                format.bytes_per_pixel(),
+                self.limit,
+            )?;
         }
         self.format = format;
         Ok(())
@@ -195,7 +210,7 @@ impl Screen {
             return Ok(());
         }
         let bpp = self.format.bytes_per_pixel();
-        let mut next = alloc(width, height, bpp)?;
+        let mut next = alloc(width, height, bpp, self.limit)?;
         let row = usize::from(width.min(self.width)) * bpp;
         for y in 0..usize::from(height.min(self.height)) {
             let from = y * usize::from(self.width) * bpp;
