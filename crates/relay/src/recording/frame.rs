@@ -3,7 +3,8 @@
 
 use std::{path::Path, time::Duration};
 
-use super::reader::{Record, RecordingReader, chunk_index};
+use super::index::chunk_index;
+use super::reader::{Record, RecordingReader};
 use crate::rfb::{Screen, ServerDecoder};
 use crate::{Error, Result};
 

@@ -5,6 +5,7 @@
 
 mod format;
 mod frame;
+mod index;
 mod reader;
 mod timeline;
 mod writer;
@@ -16,7 +17,8 @@ use serde::{Deserialize, Serialize};
 pub(crate) use format::cut_utf8;
 pub use format::{EXTENSION, FORMAT_VERSION, MAGIC, MAX_CUT_TEXT, OLDEST_READ};
 pub use frame::screen_at;
-pub use reader::{ChunkInfo, Record, RecordingReader, Verified, chunk_index, verify};
+pub use index::{ChunkInfo, Verified, chunk_index, verify};
+pub use reader::{Record, RecordingReader};
 pub use timeline::{KeyStroke, MAX_TYPED, Timeline, TypedText, typed_text};
 pub(crate) use writer::Recorder;
 

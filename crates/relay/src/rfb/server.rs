@@ -9,6 +9,7 @@
 //! cannot follow (another encoding, a rectangle outside the screen) stops it for good: it
 //! reports why, and a recording then simply gets no more keyframes.
 
+use super::hextile;
 use super::screen::{MAX_CURSOR_BYTES, PixelFormat, Screen};
 
 const RAW: i32 = 0;
@@ -94,8 +95,7 @@ pub struct ServerDecoder {
     acc: Vec<u8>,
     rects: u16,
     /// Hextile's background and foreground carry over from tile to tile.
-    bg: [u8; 4],
-    fg: [u8; 4],
+    colours: hextile::Colours,
     broken: Option<String>,
     /// Pixels changed since [`ServerDecoder::take_changed`] was last called.
     changed: bool,
@@ -109,8 +109,7 @@ impl ServerDecoder {
             state: State::Type,
             acc: Vec::new(),
             rects: 0,
-            bg: [0; 4],
-            fg: [0; 4],
+            colours: hextile::Colours::default(),
             broken: None,
             changed: true,
         }
@@ -330,17 +329,24 @@ impl ServerDecoder {
                 }
             }
             State::Tile(r, tx, ty) => {
-                let (tw, th) = tile_size(r, tx, ty);
+                let (tw, th) = hextile::tile_size(r.w, r.h, tx, ty);
                 loop {
-                    let need = tile_len(&self.acc, self.bpp(), tw, th);
+                    let need = hextile::tile_len(&self.acc, self.bpp(), tw, th);
                     if !self.fill(data, need) {
                         return Ok(());
                     }
-                    if tile_len(&self.acc, self.bpp(), tw, th) == need {
+                    if hextile::tile_len(&self.acc, self.bpp(), tw, th) == need {
                         break;
                     }
                 }
-                self.tile(r.x + tx * 16, r.y + ty * 16, tw, th)?;
+                let bpp = self.bpp();
+                let tile = hextile::Tile {
+                    x: r.x + tx * 16,
+                    y: r.y + ty * 16,
+                    w: tw,
+                    h: th,
+                };
+                hextile::paint(&mut self.screen, &mut self.colours, bpp, &self.acc, tile);
                 self.acc.clear();
                 let cols = r.w.div_ceil(16);
                 let (tx, ty) = if tx + 1 < cols {
@@ -422,8 +428,7 @@ impl ServerDecoder {
             COPY_RECT => State::CopyRect(r),
             RRE => State::RreHead(r),
             HEXTILE => {
-                self.bg = [0; 4];
-                self.fg = [0; 4];
+                self.colours = hextile::Colours::default();
                 State::Tile(r, 0, 0)
             }
             LAST_RECT => {
@@ -463,85 +468,5 @@ impl ServerDecoder {
             e => return Err(format!("encoding {e}, which recordings do not decode")),
         };
         Ok(())
-    }
-
-    /// Paints the Hextile tile held in `acc` at (x, y).
-    fn tile(&mut self, x: u16, y: u16, tw: u16, th: u16) -> Result<(), String> {
-        let bpp = self.bpp();
-        let t = std::mem::take(&mut self.acc);
-        let sub = t[0];
-        if sub & 1 != 0 {
-            self.screen.put(x, y, tw, 0, &t[1..]);
-            self.acc = t;
-            return Ok(());
-        }
-        let mut at = 1;
-        if sub & 2 != 0 {
-            self.bg[..bpp].copy_from_slice(&t[at..at + bpp]);
-            at += bpp;
-        }
-        if sub & 4 != 0 {
-            self.fg[..bpp].copy_from_slice(&t[at..at + bpp]);
-            at += bpp;
-        }
-        let bg = self.bg;
-        self.screen.fill(x, y, tw, th, &bg[..bpp]);
-        if sub & 8 != 0 {
-            let n = usize::from(t[at]);
-            at += 1;
-            let coloured = sub & 16 != 0;
-            for _ in 0..n {
-                let px = if coloured {
-                    at += bpp;
-                    &t[at - bpp..at]
-                } else {
-                    &self.fg[..bpp]
-                };
-                let (xy, wh) = (t[at], t[at + 1]);
-                at += 2;
-                let (sx, sy) = (u16::from(xy >> 4), u16::from(xy & 15));
-                let (sw, sh) = (u16::from(wh >> 4) + 1, u16::from(wh & 15) + 1);
-                // Clipped to the tile.
-                let w = sw.min(tw.saturating_sub(sx));
-                let h = sh.min(th.saturating_sub(sy));
-                let px = px.to_vec();
-                self.screen.fill(x + sx.min(tw), y + sy.min(th), w, h, &px);
-            }
-        }
-        self.acc = t;
-        Ok(())
-    }
-}
-
-/// The size of Hextile tile (tx, ty) of `r`: 16×16 but for the right and bottom edges.
-fn tile_size(r: Rect, tx: u16, ty: u16) -> (u16, u16) {
-    ((r.w - tx * 16).min(16), (r.h - ty * 16).min(16))
-}
-
-/// How many bytes the Hextile tile starting in `t` needs, as far as `t` tells: when the answer
-/// equals `t.len()`, the tile is complete.
-fn tile_len(t: &[u8], bpp: usize, tw: u16, th: u16) -> usize {
-    let Some(&sub) = t.first() else {
-        return 1;
-    };
-    if sub & 1 != 0 {
-        return 1 + usize::from(tw) * usize::from(th) * bpp;
-    }
-    let mut n = 1;
-    if sub & 2 != 0 {
-        n += bpp;
-    }
-    if sub & 4 != 0 {
-        n += bpp;
-    }
-    if sub & 8 == 0 {
-        return n;
-    }
-    match t.get(n) {
-        None => n + 1,
-        Some(&count) => {
-            let each = if sub & 16 != 0 { bpp + 2 } else { 2 };
-            n + 1 + usize::from(count) * each
-        }
     }
 }
