@@ -14,6 +14,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     "console_open",
     "console_connect",
     "console_last_end",
+    "console_keys",
+    "console_typing_plan",
     "vm_details",
     "vm_action",
     "vm_bulk_action",

@@ -1,6 +1,7 @@
 //! Console windows: opened from the main window, connected from their own.
 
-use onedeck_core::{ConsoleEnd, ConsoleGrant, Deck, ProfileId, VmId};
+use onedeck_core::{ConsoleEnd, ConsoleGrant, Deck, ProfileId, SendKey, TypingPlan, VmId};
+use serde::Serialize;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 
 use crate::error::CommandError;
@@ -42,4 +43,37 @@ pub fn console_last_end(
     deck: State<'_, Deck>,
 ) -> Result<Option<ConsoleEnd>, CommandError> {
     Ok(deck.console_last_end(window.label())?)
+}
+
+/// A keyboard layout a paste can be typed for.
+#[derive(Debug, Serialize)]
+pub struct KeyboardLayout {
+    code: &'static str,
+    name: &'static str,
+}
+
+/// The console toolbar's keyboard menus.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsoleKeys {
+    layouts: Vec<KeyboardLayout>,
+    send_keys: Vec<SendKey>,
+}
+
+/// The send-key menu and the layouts a paste can be typed for.
+#[tauri::command]
+pub fn console_keys() -> ConsoleKeys {
+    ConsoleKeys {
+        layouts: onedeck_core::keyboard_layouts()
+            .into_iter()
+            .map(|(code, name)| KeyboardLayout { code, name })
+            .collect(),
+        send_keys: onedeck_core::send_keys(),
+    }
+}
+
+/// The key events that type `text` on `layout`, and what it cannot type.
+#[tauri::command]
+pub fn console_typing_plan(text: String, layout: String) -> Result<TypingPlan, CommandError> {
+    Ok(onedeck_core::typing_plan(&text, &layout)?)
 }

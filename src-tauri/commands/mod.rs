@@ -22,6 +22,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         console::console_open,
         console::console_connect,
         console::console_last_end,
+        console::console_keys,
+        console::console_typing_plan,
         vms::vm_details,
         vms::vm_action,
         vms::vm_bulk_action,

@@ -16,6 +16,7 @@
 
 mod deck;
 mod error;
+mod typing;
 pub mod view;
 
 pub use deck::{
@@ -31,6 +32,10 @@ pub use onedeck_opennebula::{SnapshotId, TemplateId, VmAction, VmId};
 pub use onedeck_relay::DEV_ORIGIN;
 /// A profile's id, as every profile-based method takes it.
 pub use onedeck_vault::ProfileId;
+pub use typing::{
+    KeyStep, MAX_PASTE_CHARS, SendKey, TypingPlan, Untypable, keyboard_layouts, send_keys,
+    typing_plan,
+};
 pub use view::{
     ActionAccepted, AuditEntry, AuditQuery, AuditVerification, AuthModeName, BulkResult,
     CapacityInput, ConsoleEnd, ConsoleGrant, ConsoleWindow, CreateRequest, Created, DeckEvent,

@@ -29,6 +29,8 @@ pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 pub struct Screen {
     lines: Mutex<Vec<String>>,
     typed: Mutex<String>,
+    /// Every key event, pressed or released, for the `keys` test hook (bounded like `typed`).
+    events: Mutex<std::collections::VecDeque<(u32, bool)>>,
     version: watch::Sender<u64>,
 }
 
@@ -47,6 +49,7 @@ impl Screen {
         Arc::new(Self {
             lines: Mutex::new(lines),
             typed: Mutex::new(String::new()),
+            events: Mutex::new(std::collections::VecDeque::new()),
             version: watch::channel(0).0,
         })
     }
@@ -54,6 +57,32 @@ impl Screen {
     /// Everything typed so far (Return as `\n`).
     pub fn typed(&self) -> String {
         self.typed.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Every key event so far, oldest first: `d` (pressed) or `u` (released) and the keysym in
+    /// hex, one per line (`d ffe3`).
+    pub fn key_events(&self) -> String {
+        self.events
+            .lock()
+            .map(|e| {
+                e.iter()
+                    .map(|(k, down)| format!("{} {k:x}\n", if *down { 'd' } else { 'u' }))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A KeyEvent as the viewer sent it: kept for the `keys` hook, and a press is applied.
+    pub fn key_event(&self, keysym: u32, down: bool) {
+        if let Ok(mut e) = self.events.lock() {
+            e.push_back((keysym, down));
+            if e.len() > MAX_TYPED {
+                e.pop_front();
+            }
+        }
+        if down {
+            self.key(keysym);
+        }
     }
 
     /// The visible lines.
@@ -81,6 +110,12 @@ impl Screen {
             0xff0d | 0xff8d => {
                 typed.push('\n');
                 lines.push(String::new());
+            }
+            0xff09 => {
+                typed.push('\t');
+                if let Some(last) = lines.last_mut() {
+                    last.push(' ');
+                }
             }
             0xff08 => {
                 typed.pop();
@@ -362,9 +397,7 @@ where
                     4 => {
                         let mut b = [0u8; 7];
                         stream.read_exact(&mut b).await?;
-                        if b[0] != 0 {
-                            screen.key(u32::from_be_bytes([b[3], b[4], b[5], b[6]]));
-                        }
+                        screen.key_event(u32::from_be_bytes([b[3], b[4], b[5], b[6]]), b[0] != 0);
                     }
                     5 => {
                         let mut b = [0u8; 5];
@@ -460,6 +493,25 @@ mod tests {
         assert_eq!(s.typed(), "hi\n");
         assert!(s.lines().iter().any(|l| l.ends_with("login: hi")));
         assert_ne!(blank, s.render());
+    }
+
+    #[test]
+    fn every_key_event_is_logged_and_tab_is_typed() {
+        let s = Screen::new(3, "vm");
+        for (k, down) in [
+            (0xffe3, true),
+            (0xff09, true),
+            (0xff09, false),
+            (0xffe3, false),
+        ] {
+            s.key_event(k, down);
+        }
+        assert_eq!(s.key_events(), "d ffe3\nd ff09\nu ff09\nu ffe3\n");
+        assert_eq!(s.typed(), "\t");
+        for _ in 0..(MAX_TYPED + 10) {
+            s.key_event(0x61, false);
+        }
+        assert_eq!(s.key_events().lines().count(), MAX_TYPED, "bounded");
     }
 
     /// A client that types for ever must not grow the test hook's record without bound.

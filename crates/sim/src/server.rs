@@ -318,6 +318,7 @@ enum HttpError {
     NotFound,
     /// `GET /sim/consoles/<id>/typed`: the simulator's test hook (not an oned path).
     ConsoleText(u32),
+    ConsoleKeys(u32),
     /// `GET /sim/vms/<id>/transitions`: the states a VM went through (test hook).
     Transitions(u32),
 }
@@ -401,6 +402,15 @@ async fn read_request(
     {
         return Err(HttpError::ConsoleText(id));
     }
+    if method == "GET"
+        && embedded.is_none()
+        && let Some(id) = path
+            .strip_prefix("/sim/consoles/")
+            .and_then(|p| p.strip_suffix("/keys"))
+            .and_then(|id| id.parse().ok())
+    {
+        return Err(HttpError::ConsoleKeys(id));
+    }
     if method != "POST" {
         return Err(HttpError::MethodNotAllowed);
     }
@@ -480,13 +490,23 @@ async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::R
             send(&mut sock, "200 OK", text.as_bytes(), "text/plain").await;
             return;
         }
-        Ok(Err(HttpError::ConsoleText(id))) => {
+        Ok(Err(e @ (HttpError::ConsoleText(_) | HttpError::ConsoleKeys(_)))) => {
+            let (id, keys) = match e {
+                HttpError::ConsoleKeys(id) => (id, true),
+                HttpError::ConsoleText(id) => (id, false),
+                _ => return,
+            };
             match shared.consoles.screen(id) {
                 Some(screen) => {
+                    let body = if keys {
+                        screen.key_events()
+                    } else {
+                        screen.typed()
+                    };
                     send(
                         &mut sock,
                         "200 OK",
-                        screen.typed().as_bytes(),
+                        body.as_bytes(),
                         "text/plain; charset=utf-8",
                     )
                     .await

@@ -15,6 +15,7 @@ mod hextile;
 pub mod keysym;
 pub mod screen;
 pub mod server;
+pub mod typing;
 mod viewer;
 
 pub use screen::{PixelFormat, Screen};
