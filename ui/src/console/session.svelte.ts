@@ -4,13 +4,17 @@
 import RFB from "@novnc/novnc";
 import { t } from "../lib/i18n/messages";
 import { consoleConnect, consoleLastEnd, IpcError } from "../lib/ipc";
-import type { ConsoleEnd } from "../lib/ipc-types";
+import type { ConsoleEnd, KeyStep } from "../lib/ipc-types";
 
 /** Asks how the session ended; the app learns it just after the socket closes. */
 export type EndLookup = () => Promise<ConsoleEnd | null>;
 
 /** What the toolbar shows (also the `data-state` end-to-end tests read). */
 export type ConsoleState = "connecting" | "connected" | "disconnected" | "failed";
+
+/** How the screen fits the window: 1:1 with scrollbars, scaled to fit, or the guest resized to
+ * the window (when its server supports it; scaled to fit otherwise). */
+export type ScaleMode = "off" | "fit" | "remote";
 
 /** Builds the RFB client; tests and the window pass noVNC's. */
 export type RfbFactory = (target: HTMLElement, url: string, password: string | null) => RFB;
@@ -25,7 +29,11 @@ export class ConsoleSession {
   detail = $state<string | null>(null);
   vmName = $state<string | null>(null);
   profileName = $state<string | null>(null);
-  scale = $state(true);
+  scaleMode = $state<ScaleMode>("fit");
+  /** Input is not sent to the VM (the screen still updates). */
+  viewOnly = $state(false);
+  /** The guest's screen size, once known. */
+  resolution = $state<{ width: number; height: number } | null>(null);
   /** The server asked for credentials the ticket did not carry. */
   needsPassword = $state(false);
   /** The endpoint's policy records this console: shown before the first byte flows. */
@@ -34,6 +42,7 @@ export class ConsoleSession {
   #rfb: RFB | null = null;
   #target: HTMLElement | null = null;
   #attempt = 0;
+  #canvasWatch: MutationObserver | null = null;
   readonly #factory: RfbFactory;
 
   readonly #lastEnd: EndLookup;
@@ -94,7 +103,7 @@ export class ConsoleSession {
       this.detail = raw instanceof Error ? raw.message : String(raw);
       return;
     }
-    rfb.scaleViewport = this.scale;
+    this.#applyView(rfb);
     let wasConnected = false;
     rfb.addEventListener("connect", () => {
       if (attempt !== this.#attempt) return;
@@ -102,6 +111,7 @@ export class ConsoleSession {
       this.state = "connected";
       this.detail = null;
       this.needsPassword = false;
+      this.#watchCanvas(target);
       rfb.focus({ preventScroll: true });
     });
     rfb.addEventListener("disconnect", (event) => {
@@ -155,13 +165,62 @@ export class ConsoleSession {
     this.#rfb?.focus({ preventScroll: true });
   }
 
-  /** Switches between scaling the screen to the window and showing it 1:1. */
-  toggleScale(): void {
-    this.scale = !this.scale;
+  /** Sends key events (a send-key item, a recorded combination). */
+  sendSteps(steps: KeyStep[]): void {
+    if (this.state !== "connected" || this.viewOnly || !this.#rfb) return;
+    for (const s of steps) this.#rfb.sendKey(s.keysym, null, s.down);
+    this.#rfb.focus({ preventScroll: true });
+  }
+
+  /** Sends one key event (a paste in progress); false when nothing can be sent now. */
+  sendStep(step: KeyStep): boolean {
+    if (this.state !== "connected" || this.viewOnly || !this.#rfb) return false;
+    this.#rfb.sendKey(step.keysym, null, step.down);
+    return true;
+  }
+
+  /** Chooses how the screen fits the window. */
+  setScaleMode(mode: ScaleMode): void {
+    this.scaleMode = mode;
     if (this.#rfb) {
-      this.#rfb.scaleViewport = this.scale;
+      this.#applyView(this.#rfb);
       if (this.state === "connected") this.#rfb.focus({ preventScroll: true });
     }
+  }
+
+  /** Stops (or resumes) sending input to the VM. */
+  toggleViewOnly(): void {
+    this.viewOnly = !this.viewOnly;
+    if (this.#rfb) this.#rfb.viewOnly = this.viewOnly;
+  }
+
+  /** The screen as a PNG (what the canvas shows), or null before the first frame. */
+  async screenshot(): Promise<Blob | null> {
+    const target = this.#target;
+    const canvas = target && typeof target.querySelector === "function" ? target.querySelector("canvas") : null;
+    if (!canvas || canvas.width === 0) return null;
+    return new Promise((resolve) => canvas.toBlob((b) => resolve(b), "image/png"));
+  }
+
+  #applyView(rfb: RFB): void {
+    rfb.viewOnly = this.viewOnly;
+    rfb.scaleViewport = this.scaleMode !== "off";
+    rfb.resizeSession = this.scaleMode === "remote";
+    rfb.clipViewport = false;
+  }
+
+  /** Follows the canvas's size: noVNC resizes it when the guest's screen changes. */
+  #watchCanvas(target: HTMLElement): void {
+    this.#canvasWatch?.disconnect();
+    const canvas = typeof target.querySelector === "function" ? target.querySelector("canvas") : null;
+    if (!canvas) return;
+    const read = () => {
+      this.resolution = canvas.width > 0 ? { width: canvas.width, height: canvas.height } : null;
+    };
+    read();
+    if (typeof MutationObserver === "undefined") return;
+    this.#canvasWatch = new MutationObserver(read);
+    this.#canvasWatch.observe(canvas, { attributes: true, attributeFilter: ["width", "height"] });
   }
 
   /** Ends the session (window closing). */
@@ -171,6 +230,8 @@ export class ConsoleSession {
   }
 
   #teardown(): void {
+    this.#canvasWatch?.disconnect();
+    this.#canvasWatch = null;
     const rfb = this.#rfb;
     this.#rfb = null;
     if (rfb) {

@@ -17,6 +17,8 @@ afterEach(async () => {
 /** Stands in for noVNC: records what the session asks of it; tests fire its events. */
 class FakeRfb extends EventTarget {
   scaleViewport = false;
+  resizeSession = false;
+  viewOnly = false;
   log: string[] = [];
   constructor(
     readonly url: string,
@@ -35,6 +37,9 @@ class FakeRfb extends EventTarget {
   }
   sendCtrlAltDel() {
     this.log.push("ctrl-alt-del");
+  }
+  sendKey(keysym: number, _code: string | null, down: boolean) {
+    this.log.push(`key:${keysym.toString(16)}:${down ? "down" : "up"}`);
   }
   focus() {
     this.log.push("focus");
@@ -146,11 +151,24 @@ describe("ConsoleSession", () => {
     expect(made).toEqual([]);
   });
 
-  it("toggles scaling on the live connection", async () => {
+  it("switches scale modes and view-only on the live connection, and sends key steps", async () => {
     const { session, made } = await setup([grant("a")]);
     await session.connect(target);
-    session.toggleScale();
-    expect(session.scale).toBe(false);
+    made[0]?.fire("connect");
+    session.setScaleMode("off");
+    expect(session.scaleMode).toBe("off");
     expect(made[0]?.scaleViewport).toBe(false);
+    session.setScaleMode("remote");
+    expect(made[0]).toMatchObject({ scaleViewport: true, resizeSession: true });
+    session.toggleViewOnly();
+    expect(made[0]?.viewOnly).toBe(true);
+    session.sendSteps([{ keysym: 0xffe3, down: true }]);
+    expect(made[0]?.log.filter((l) => l.startsWith("key"))).toEqual([]);
+    session.toggleViewOnly();
+    session.sendSteps([
+      { keysym: 0xffe3, down: true },
+      { keysym: 0xffe3, down: false },
+    ]);
+    expect(made[0]?.log.filter((l) => l.startsWith("key"))).toEqual(["key:ffe3:down", "key:ffe3:up"]);
   });
 });

@@ -440,3 +440,31 @@ export interface ReplayInfo {
   notes: string[];
   chunks: { seq: number; firstMs: number; lastMs: number; keyframe: boolean }[];
 }
+
+/** One key event of a plan (X11 keysym, pressed or released). */
+export interface KeyStep {
+  keysym: number;
+  down: boolean;
+}
+
+/** One item of the console's send-key menu. */
+export interface SendKey {
+  /** Stable name: the item's test id is `sendkey-<name>`. */
+  name: string;
+  label: string;
+  steps: KeyStep[];
+}
+
+/** The console toolbar's keyboard menus (`console_keys`). */
+export interface ConsoleKeys {
+  layouts: { code: string; name: string }[];
+  sendKeys: SendKey[];
+}
+
+/** How to type a text on a layout (`console_typing_plan`): events per character, and what the
+ * layout cannot type (the plan must not be sent while there is any). */
+export interface TypingPlan {
+  layout: string;
+  chars: KeyStep[][];
+  untypable: { index: number; text: string }[];
+}

@@ -3,7 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
-import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
+import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleKeys, TypingPlan, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
 
 export * from "./ipc-types";
 
@@ -166,6 +166,16 @@ export function consoleOpen(args: { id: string; vmId: number }): Promise<void> {
 /** Console windows only: how this window's last session ended; null until the app has learnt it. */
 export function consoleLastEnd(): Promise<ConsoleEnd | null> {
   return call<ConsoleEnd | null>("console_last_end");
+}
+
+/** Console windows only: the send-key menu and the layouts a paste can be typed for. */
+export function consoleKeys(): Promise<ConsoleKeys> {
+  return call<ConsoleKeys>("console_keys");
+}
+
+/** Console windows only: the key events that type `text` on `layout`. */
+export function consoleTypingPlan(text: string, layout: string): Promise<TypingPlan> {
+  return call<TypingPlan>("console_typing_plan", { text, layout });
 }
 
 /** Console windows only: a fresh single-use ticket for the calling window's VM. */

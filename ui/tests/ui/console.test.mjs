@@ -60,7 +60,9 @@ test("connects with the grant's password, sends Ctrl+Alt+Del and reconnects with
     assert.equal(await page.title(), "web-01 — OneDeck");
     assert.equal(await page.getByTestId("console-vm-name").innerText(), "web-01");
     assert.equal(await page.getByTestId("console-screen").locator("canvas").count(), 1, "noVNC draws in the container");
-    assert.equal(await page.getByTestId("console-scale").getAttribute("aria-pressed"), "true", "scaled by default");
+    assert.equal(await page.getByTestId("console-scale-mode").inputValue(), "fit", "scaled by default");
+    await page.getByTestId("console-resolution").waitFor();
+    assert.equal(await page.getByTestId("console-resolution").innerText(), "64×48");
     // The server's Raw update is drawn: its top-right pixel is (252, 107, 0).
     const canvas = page.getByTestId("console-screen").locator("canvas");
     await page.waitForFunction(() => {
@@ -84,19 +86,84 @@ test("connects with the grant's password, sends Ctrl+Alt+Del and reconnects with
 
     await page.getByTestId("console-reconnect").click();
     await waitForState(page, "connected");
-    await page.waitForFunction(() => window.__ipcCalls.length === 2);
+    await page.waitForFunction(() => window.__ipcCalls.filter((c) => c.cmd === "console_connect").length === 2);
     assert.equal((await ipcCalls(page, "console_connect")).length, 2, "every attempt asks for a new ticket");
     assert.equal(vnc.seen.connections, 2);
     assert.deepEqual(vnc.seen.refusedTickets, [], "no ticket was used twice");
     assert.equal(vnc.seen.authFailures, 0);
 
-    await page.getByTestId("console-scale").click();
-    assert.equal(await page.getByTestId("console-scale").getAttribute("aria-pressed"), "false");
+    await page.getByTestId("console-scale-mode").selectOption("off");
     await page.waitForFunction(
       () => document.querySelector('[data-testid="console-screen"] canvas')?.getBoundingClientRect().width === 64,
     );
 
     await assertNoLeak(page, messages, ["s3cret-pw", first.token, second.token]);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+});
+
+const XK_SHIFT_L = 0xffe1;
+const XK_F2 = 0xffbf;
+const down = (keysym) => ({ keysym, down: true });
+const up = (keysym) => ({ keysym, down: false });
+const tap = (keysym, mods = []) => [...mods.map(down), down(keysym), up(keysym), ...[...mods].reverse().map(up)];
+
+test("the send-key menu, paste as keystrokes (refused for what the layout cannot type) and view-only", async () => {
+  const vnc = await startVncServer({ password: "pw-2" });
+  const f2 = tap(XK_F2, [XK_CONTROL_L, XK_ALT_L]);
+  const typed = [tap(0x48, [XK_SHIFT_L]), tap(0x69), tap(0x21, [XK_SHIFT_L])];
+  const { browser, page, problems } = await openApp(`${server.url}console.html`, {
+    console_connect: grant(vnc.ticket(), "pw-2"),
+    console_keys: {
+      layouts: [
+        { code: "us", name: "English (US)" },
+        { code: "de", name: "German" },
+      ],
+      sendKeys: [
+        { name: "ctrl-alt-f2", label: "Ctrl+Alt+F2", steps: f2 },
+        { name: "esc", label: "Esc", steps: tap(0xff1b) },
+      ],
+    },
+    console_typing_plan: {
+      by: "text",
+      cases: {
+        "Hi!": { layout: "us", chars: typed, untypable: [] },
+        "a€": { layout: "us", chars: [tap(0x61)], untypable: [{ index: 1, text: "€" }] },
+      },
+    },
+  });
+  try {
+    await waitForState(page, "connected");
+    await page.getByTestId("console-sendkey").click();
+    await page.getByTestId("sendkey-ctrl-alt-f2").click();
+    await until(() => vnc.seen.keys.length >= 6);
+    assert.deepEqual(vnc.seen.keys, f2, "the item's exact sequence");
+    assert.equal(await page.getByTestId("sendkey-esc").count(), 0, "the menu closes");
+
+    await page.getByTestId("console-paste").click();
+    await page.getByTestId("paste-text").fill("a€");
+    await page.getByTestId("paste-send").click();
+    await page.getByTestId("paste-untypable").waitFor();
+    assert.match(await page.getByTestId("paste-untypable").innerText(), /€/);
+    assert.equal(vnc.seen.keys.length, 6, "nothing is sent while a character cannot be typed");
+
+    await page.getByTestId("paste-text").fill("Hi!");
+    await page.getByTestId("paste-send").click();
+    await page.locator('[data-testid="paste-progress"][data-state="done"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId("paste-progress").getAttribute("data-sent"), "3");
+    await until(() => vnc.seen.keys.length >= 6 + 14);
+    assert.deepEqual(vnc.seen.keys.slice(6), typed.flat(), "Shift is held for H and !");
+    const calls = await ipcCalls(page, "console_typing_plan");
+    assert.deepEqual(calls.at(-1)?.args, { text: "Hi!", layout: "us" });
+
+    await page.getByTestId("console-view-only").click();
+    assert.equal(await page.getByTestId("console-view-only").getAttribute("aria-pressed"), "true");
+    assert.equal(await page.getByTestId("console-sendkey").isDisabled(), true);
+    assert.equal(await page.getByTestId("paste-send").isDisabled(), true);
+    await screenshot(page, "console-paste");
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
