@@ -37,6 +37,16 @@ describe("PasteJob", () => {
     expect(waits).toEqual([100, 100]); // between characters, not after the last
   });
 
+  it("sends fast paces in batches a tick apart", async () => {
+    const text = "x".repeat(45);
+    const { p, sent, waits } = job(plan(text));
+    p.rate = 1000;
+    await p.send();
+    expect(p.sent).toBe(45);
+    expect(sent).toHaveLength(90);
+    expect(waits).toEqual([20, 20]); // 20 characters per 20 ms
+  });
+
   it("sends nothing while a character cannot be typed, and lists it", async () => {
     const { p, sent } = job(plan("a", [{ index: 1, text: "€" }]));
     await p.send();
@@ -50,9 +60,11 @@ describe("PasteJob", () => {
   it("stops between characters when cancelled, leaving no key held", async () => {
     let cancel = () => {};
     const { p, sent } = job(plan("abcdef"), (n) => {
+      // (at 10 characters/s, one wait per character)
       if (n === 2) cancel();
     });
     cancel = () => p.cancel();
+    p.rate = 10;
     await p.send();
     expect(p.state).toBe("cancelled");
     expect(p.sent).toBe(2);
