@@ -180,3 +180,67 @@ def test_send_keys_and_paste_as_keystrokes(app_binary, sim_url, tmp_path):
             app.quit()
     finally:
         stop_driver(driver_proc, log)
+
+
+def test_a_console_reconnects_after_its_vnc_server_drops_and_stops_when_the_vm_is_off(app_binary, sim_url, tmp_path):
+    import pyone
+
+    one = pyone.OneServer(sim_url, session=f"dana:{PASSWORD}")
+    home = tmp_path / "home"
+    home.mkdir()
+    driver_url, driver_proc, log = start_driver(isolated_env(home), ARTIFACTS / "console-reconnect-app.log")
+    try:
+        app = new_session(driver_url, app_binary)
+        try:
+            wait = WebDriverWait(app, 30)
+            main = app.current_window_handle
+            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
+            fill_endpoint_dialog(app, wait, "Reboot lab", sim_url, "dana", PASSWORD)
+            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
+            item = wait.until(
+                ec.presence_of_element_located(
+                    (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
+                )
+            )
+            item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
+            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
+            row = next(
+                r
+                for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
+                if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
+            )
+            vm_id = int(row.get_attribute("data-vm-id"))
+            row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
+            wait.until(lambda d: len(d.window_handles) == 2)
+            app.switch_to.window(next(h for h in app.window_handles if h != main))
+            state = lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=console-state]")  # noqa: E731
+            wait.until(lambda d: state(d).get_attribute("data-state") == "connected")
+
+            # A guest reboot drops the console's sessions: the window reconnects on its own.
+            one.vm.action("reboot", vm_id)
+            wait.until(lambda d: int(state(d).get_attribute("data-reconnects") or 0) > 0)
+            wait.until(
+                lambda d: state(d).get_attribute("data-state") == "connected"
+                and state(d).get_attribute("data-reconnects") == "0"
+            )
+            canvas = app.find_element(By.CSS_SELECTOR, "[data-testid=console-screen] canvas")
+            canvas.click()
+            canvas.send_keys("ok")
+            until("typing after the reconnection", lambda: hook(sim_url, vm_id, "typed").endswith("ok"))
+
+            # Powered off: the window says so and stops retrying.
+            one.vm.action("poweroff", vm_id)
+            wait.until(lambda d: state(d).get_attribute("data-state") == "failed")
+            detail = app.find_element(By.CSS_SELECTOR, "[data-testid=console-detail]").text
+            assert "POWEROFF" in detail.upper() or "not running" in detail.lower(), detail
+            time.sleep(3)
+            assert state(app).get_attribute("data-state") == "failed", "no retry after the VM stopped"
+            assert state(app).get_attribute("data-reconnects") == "0"
+            app.save_screenshot(str(ARTIFACTS / "console-reconnect.png"))
+            app.close()
+            app.switch_to.window(main)
+        finally:
+            app.quit()
+    finally:
+        stop_driver(driver_proc, log)

@@ -22,6 +22,16 @@ export type RfbFactory = (target: HTMLElement, url: string, password: string | n
 const noVnc: RfbFactory = (target, url, password) =>
   new RFB(target, url, password === null ? {} : { credentials: { password } });
 
+/** Waits before automatic reconnection attempt `n` (from 1): quick at first, so a console is
+ * back within about a second of its VNC server, then every 5 s. */
+export function reconnectDelay(n: number): number {
+  if (n <= 1) return 250;
+  return n <= 60 ? 1000 : 5000;
+}
+
+/** Automatic reconnection stops after this many attempts (about 8 minutes). */
+export const MAX_RECONNECTS = 150;
+
 /** A console window's session with its VM. */
 export class ConsoleSession {
   state = $state<ConsoleState>("connecting");
@@ -34,6 +44,8 @@ export class ConsoleSession {
   viewOnly = $state(false);
   /** The guest's screen size, once known. */
   resolution = $state<{ width: number; height: number } | null>(null);
+  /** Automatic reconnection attempts since the VNC server went away (0: none under way). */
+  reconnects = $state(0);
   /** The server asked for credentials the ticket did not carry. */
   needsPassword = $state(false);
   /** The endpoint's policy records this console: shown before the first byte flows. */
@@ -43,6 +55,7 @@ export class ConsoleSession {
   #target: HTMLElement | null = null;
   #attempt = 0;
   #canvasWatch: MutationObserver | null = null;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #factory: RfbFactory;
 
   readonly #lastEnd: EndLookup;
@@ -52,8 +65,9 @@ export class ConsoleSession {
     this.#lastEnd = lastEnd;
   }
 
-  /** Replaces the plain "ended" sentence with the app's reason when it has a specific one. */
-  async #explainEnd(attempt: number): Promise<void> {
+  /** Learns how the session ended: says so when the app has a specific reason, and reconnects
+   * on its own when the VNC server went away (the app decides which ends those are). */
+  async #afterEnd(attempt: number): Promise<void> {
     for (let i = 0; i < 10; i++) {
       let end: ConsoleEnd | null;
       try {
@@ -67,28 +81,62 @@ export class ConsoleSession {
           const minutes = Math.max(1, Math.round((end.idleSecs ?? 0) / 60));
           this.detail = t("console_ended_idle", { minutes });
         }
+        if (end.retry) this.#scheduleReconnect(attempt);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // The app never said: a session that was up is retried, a first connection is not.
+    if (this.reconnects > 0) this.#scheduleReconnect(attempt);
+  }
+
+  #scheduleReconnect(attempt: number): void {
+    if (attempt !== this.#attempt || !this.#target) return;
+    if (this.reconnects >= MAX_RECONNECTS) {
+      this.state = "failed";
+      this.detail = t("console_reconnect_gave_up", { attempts: this.reconnects });
+      this.reconnects = 0;
+      return;
+    }
+    this.reconnects += 1;
+    this.state = "disconnected";
+    this.detail = t("console_reconnecting", { attempt: this.reconnects });
+    const target = this.#target;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (attempt === this.#attempt) void this.#connect(target, true);
+    }, reconnectDelay(this.reconnects));
+  }
+
+  #cancelRetry(): void {
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
   }
 
   /** Connects into `target` with a fresh ticket; also used to reconnect. */
   async connect(target: HTMLElement): Promise<void> {
+    this.reconnects = 0;
+    await this.#connect(target, false);
+  }
+
+  async #connect(target: HTMLElement, automatic: boolean): Promise<void> {
     this.#target = target;
+    this.#cancelRetry();
     this.#teardown();
     const attempt = ++this.#attempt;
     this.state = "connecting";
-    this.detail = null;
+    if (!automatic) this.detail = null;
     this.needsPassword = false;
     let grant;
     try {
-      // Tickets are single use: every attempt asks for a new one.
+      // Tickets are single use: every attempt asks for a new one. The app checks the VM is
+      // still running first: a refusal (powered off, migrated away) ends the retries.
       grant = await consoleConnect();
     } catch (raw) {
       if (attempt !== this.#attempt) return;
       this.state = "failed";
       this.detail = IpcError.from("console_connect", raw).message;
+      this.reconnects = 0;
       return;
     }
     if (attempt !== this.#attempt) return;
@@ -110,6 +158,7 @@ export class ConsoleSession {
       wasConnected = true;
       this.state = "connected";
       this.detail = null;
+      this.reconnects = 0;
       this.needsPassword = false;
       this.#watchCanvas(target);
       rfb.focus({ preventScroll: true });
@@ -122,12 +171,14 @@ export class ConsoleSession {
       if (this.state === "failed") return;
       if (event.detail.clean) {
         this.state = "disconnected";
-        this.detail = t("console_ended_clean");
-        void this.#explainEnd(attempt);
+        if (this.reconnects === 0) this.detail = t("console_ended_clean");
       } else {
         this.state = "failed";
-        this.detail = wasConnected ? t("console_ended_lost") : t("console_unreachable");
+        if (this.reconnects === 0) {
+          this.detail = wasConnected ? t("console_ended_lost") : t("console_unreachable");
+        }
       }
+      void this.#afterEnd(attempt);
     });
     rfb.addEventListener("credentialsrequired", () => {
       if (attempt !== this.#attempt) return;
@@ -226,6 +277,8 @@ export class ConsoleSession {
   /** Ends the session (window closing). */
   close(): void {
     this.#attempt += 1;
+    this.#cancelRetry();
+    this.reconnects = 0;
     this.#teardown();
   }
 

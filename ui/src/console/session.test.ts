@@ -60,13 +60,23 @@ async function setup(
     return next;
   });
   const made: FakeRfb[] = [];
-  const session = new ConsoleSession((_target, url, password) => {
-    const rfb = new FakeRfb(url, password);
-    made.push(rfb);
-    return rfb as unknown as RFB;
-  });
+  const session = new ConsoleSession(
+    (_target, url, password) => {
+      const rfb = new FakeRfb(url, password);
+      made.push(rfb);
+      return rfb as unknown as RFB;
+    },
+    // This test's own answers: a session of an earlier test still polling cannot take them.
+    () => Promise.resolve(lastEnds.shift() ?? null),
+  );
+  sessions.push(session);
   return { session, made };
 }
+
+const sessions: { close(): void }[] = [];
+afterEach(() => {
+  for (const s of sessions.splice(0)) s.close();
+});
 
 const target = {} as HTMLElement;
 
@@ -93,7 +103,7 @@ describe("ConsoleSession", () => {
 
   it("says when the app closed the session for want of input", async () => {
     // The app learns the end just after the socket closes: the first answer is still null.
-    const { session, made } = await setup([grant("a")], [null, { kind: "input_idle", reason: "no input for 3600 s: closed", idleSecs: 3600 }]);
+    const { session, made } = await setup([grant("a")], [null, { kind: "input_idle", reason: "no input for 3600 s: closed", idleSecs: 3600, retry: false }]);
     await session.connect(target);
     made[0]?.fire("connect");
     made[0]?.fire("disconnect", { clean: true });
@@ -102,8 +112,48 @@ describe("ConsoleSession", () => {
     await vi.waitFor(() => expect(session.detail).toBe("Closed after 60 minutes without keyboard or mouse input. Reconnect to go on."));
   });
 
+  it("reconnects on its own when the VNC server goes away, until the VM stops running", async () => {
+    vi.useFakeTimers();
+    try {
+      const gone = { kind: "target_closed", reason: "target closed the connection", idleSecs: null, retry: true };
+      const unreachable = { kind: "target_unreachable", reason: "connection refused", idleSecs: null, retry: true };
+      const { session, made } = await setup(
+        [grant("a"), grant("b"), grant("c"), { reject: { kind: "noConsole", message: "VM 42 is not running (POWEROFF)." } }],
+        [gone, unreachable, gone],
+      );
+      await session.connect(target);
+      made[0]?.fire("connect");
+      made[0]?.fire("disconnect", { clean: true });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(session.reconnects).toBe(1);
+      expect(session.detail).toMatch(/Reconnecting, attempt 1/);
+      await vi.advanceTimersByTimeAsync(250);
+      expect(made).toHaveLength(2); // a fresh ticket
+      // The server is still down: the relay could not reach it.
+      made[1]?.fire("disconnect", { clean: true });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(session.reconnects).toBe(2);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(made).toHaveLength(3);
+      made[2]?.fire("connect");
+      expect(session.state).toBe("connected");
+      expect(session.reconnects).toBe(0);
+      // Once more, but now the VM is powered off: the app refuses the ticket, retries stop.
+      made[2]?.fire("disconnect", { clean: true });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(session.reconnects).toBe(1);
+      await vi.advanceTimersByTimeAsync(250);
+      expect(session.state).toBe("failed");
+      expect(session.detail).toBe("VM 42 is not running (POWEROFF).");
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(made).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("keeps the plain sentence for other clean ends", async () => {
-    const { session, made } = await setup([grant("a")], [{ kind: "target_closed", reason: "target closed the connection", idleSecs: null }]);
+    const { session, made } = await setup([grant("a")], [{ kind: "client_closed", reason: "client closed (code 1000)", idleSecs: null, retry: false }]);
     await session.connect(target);
     made[0]?.fire("disconnect", { clean: true });
     await new Promise((r) => setTimeout(r, 50));

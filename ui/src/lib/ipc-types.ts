@@ -110,6 +110,8 @@ export interface ConsoleEnd {
   reason: string;
   /** For `input_idle`: the timeout in seconds. */
   idleSecs: number | null;
+  /** The VNC server went away or could not be reached: the window reconnects on its own. */
+  retry: boolean;
 }
 
 /** Payload of the `signed-out` event: the shell dropped a profile's session (expired token…). */

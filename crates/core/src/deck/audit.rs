@@ -139,6 +139,12 @@ impl Deck {
                         onedeck_relay::EndReason::InputIdle { after_secs } => Some(after_secs),
                         _ => None,
                     },
+                    retry: matches!(
+                        reason,
+                        onedeck_relay::EndReason::TargetClosed
+                            | onedeck_relay::EndReason::TargetLost { .. }
+                            | onedeck_relay::EndReason::TargetUnreachable { .. }
+                    ),
                 };
                 let live = {
                     let mut consoles = lock(&self.inner.consoles);

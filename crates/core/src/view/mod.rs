@@ -291,6 +291,11 @@ pub struct ConsoleEnd {
     pub reason: String,
     /// For `input_idle`: the timeout, in seconds.
     pub idle_secs: Option<u64>,
+    /// The VNC server went away or could not be reached (a guest reboot, a migration, a
+    /// hypervisor restart): the window reconnects on its own, with a fresh ticket each time,
+    /// until the VM is no longer running. Not for ends the user or the app chose (closing,
+    /// reconnecting, the input idle timeout) nor for refusals (an unsafe target, no recording).
+    pub retry: bool,
 }
 
 /// What a console window needs to connect. Holds secrets: sent over IPC to that window only,
