@@ -16,6 +16,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     "console_last_end",
     "console_keys",
     "console_typing_plan",
+    "console_settings",
+    "console_settings_save",
     "vm_details",
     "vm_action",
     "vm_bulk_action",

@@ -8,10 +8,18 @@ pub const CONSOLE_PREFIX: &str = "console-";
 
 /// Opens a console window; it asks for its ticket itself (`console_connect`), so nothing secret
 /// is in its URL.
-pub fn open_console(app: &AppHandle, label: &str, title: &str) -> tauri::Result<()> {
+pub fn open_console(
+    app: &AppHandle,
+    label: &str,
+    title: &str,
+    size: Option<onedeck_core::WindowSize>,
+) -> tauri::Result<()> {
+    let (w, h) = size.map_or((1040.0, 820.0), |s| {
+        (f64::from(s.width), f64::from(s.height))
+    });
     WebviewWindowBuilder::new(app, label, WebviewUrl::App("console.html".into()))
         .title(title)
-        .inner_size(1040.0, 820.0)
+        .inner_size(w, h)
         .min_inner_size(480.0, 360.0)
         .build()?;
     Ok(())

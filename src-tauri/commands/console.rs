@@ -1,6 +1,8 @@
 //! Console windows: opened from the main window, connected from their own.
 
-use onedeck_core::{ConsoleEnd, ConsoleGrant, Deck, ProfileId, SendKey, TypingPlan, VmId};
+use onedeck_core::{
+    ConsoleEnd, ConsoleGrant, ConsoleSettings, Deck, ProfileId, SendKey, TypingPlan, VmId,
+};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 
@@ -19,7 +21,7 @@ pub async fn console_open(
         existing.set_focus()?;
         return Ok(());
     }
-    if let Err(e) = crate::windows::open_console(&app, &window.label, &window.title) {
+    if let Err(e) = crate::windows::open_console(&app, &window.label, &window.title, window.size) {
         deck.console_closed(&window.label);
         return Err(e.into());
     }
@@ -76,4 +78,23 @@ pub fn console_keys() -> ConsoleKeys {
 #[tauri::command]
 pub fn console_typing_plan(text: String, layout: String) -> Result<TypingPlan, CommandError> {
     Ok(onedeck_core::typing_plan(&text, &layout)?)
+}
+
+/// The calling console window's VM settings (scaling, layout, pace, size, custom keys).
+#[tauri::command]
+pub async fn console_settings(
+    window: WebviewWindow,
+    deck: State<'_, Deck>,
+) -> Result<ConsoleSettings, CommandError> {
+    Ok(deck.console_settings(window.label()).await?)
+}
+
+/// Saves the calling console window's VM settings.
+#[tauri::command]
+pub async fn console_settings_save(
+    window: WebviewWindow,
+    deck: State<'_, Deck>,
+    settings: ConsoleSettings,
+) -> Result<(), CommandError> {
+    Ok(deck.console_settings_save(window.label(), settings).await?)
 }

@@ -24,6 +24,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         console::console_last_end,
         console::console_keys,
         console::console_typing_plan,
+        console::console_settings,
+        console::console_settings_save,
         vms::vm_details,
         vms::vm_action,
         vms::vm_bulk_action,

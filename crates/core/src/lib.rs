@@ -38,8 +38,8 @@ pub use typing::{
 };
 pub use view::{
     ActionAccepted, AuditEntry, AuditQuery, AuditVerification, AuthModeName, BulkResult,
-    CapacityInput, ConsoleEnd, ConsoleGrant, ConsoleWindow, CreateRequest, Created, DeckEvent,
-    Inventory, MonitoringSeries, OperationState, ProfileInput, ProfileSummary, Reinstalled,
-    ReplayInfo, SecretStorage, SnapshotCreated, StateClass, TemplateSummary, VmDetails,
-    VmFilterName, VmOperation, VmSummary,
+    CapacityInput, ConsoleEnd, ConsoleGrant, ConsoleSettings, ConsoleWindow, CreateRequest,
+    Created, DeckEvent, Inventory, MonitoringSeries, OperationState, ProfileInput, ProfileSummary,
+    Reinstalled, ReplayInfo, ScaleMode, SecretStorage, SnapshotCreated, StateClass,
+    TemplateSummary, VmDetails, VmFilterName, VmOperation, VmSummary, WindowSize,
 };

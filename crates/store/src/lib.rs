@@ -35,6 +35,7 @@ mod error;
 mod inventory;
 mod migrations;
 mod recordings;
+mod settings;
 
 pub use audit::{AuditFilter, AuditId, AuditRecord, SessionEnd, SessionStart};
 pub use chain::{Break, ChainReport};
@@ -43,6 +44,7 @@ pub use error::{Error, Result};
 pub use inventory::{InventorySnapshot, VmRow};
 pub use migrations::{MIGRATIONS, latest as latest_schema_version};
 pub use recordings::{NewRecording, Recording, RecordingId};
+pub use settings::MAX_SETTINGS_BYTES;
 
 #[cfg(test)]
 mod tests {

@@ -77,8 +77,20 @@ CREATE TABLE audit_chain (
 CREATE INDEX audit_chain_by_row ON audit_chain(audit_id);
 ";
 
+/// Version 4: each VM's console window settings (scaling, keyboard layout, window size…), as
+/// JSON the app writes.
+const V4: &str = "
+CREATE TABLE console_settings (
+    profile_id    TEXT NOT NULL,
+    vm_id         INTEGER NOT NULL,
+    json          TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (profile_id, vm_id)
+);
+";
+
 /// The ordered migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build creates and understands.
 pub fn latest() -> u32 {

@@ -470,3 +470,13 @@ export interface TypingPlan {
   chars: KeyStep[][];
   untypable: { index: number; text: string }[];
 }
+
+/** A VM's console window settings, remembered across restarts (`console_settings`). */
+export interface ConsoleSettings {
+  scaleMode: "off" | "fit" | "remote";
+  layout: string;
+  pasteRate: number;
+  window: { width: number; height: number } | null;
+  /** A recorded combination: keysyms, the last one pressed while the others are held. */
+  customKeys: number[];
+}

@@ -3,7 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
-import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleKeys, TypingPlan, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
+import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleKeys, ConsoleSettings, TypingPlan, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
 
 export * from "./ipc-types";
 
@@ -176,6 +176,16 @@ export function consoleKeys(): Promise<ConsoleKeys> {
 /** Console windows only: the key events that type `text` on `layout`. */
 export function consoleTypingPlan(text: string, layout: string): Promise<TypingPlan> {
   return call<TypingPlan>("console_typing_plan", { text, layout });
+}
+
+/** Console windows only: the calling window's VM's settings (defaults when none were saved). */
+export function consoleSettings(): Promise<ConsoleSettings> {
+  return call<ConsoleSettings>("console_settings");
+}
+
+/** Console windows only: saves the calling window's VM's settings. */
+export function consoleSettingsSave(settings: ConsoleSettings): Promise<void> {
+  return call<void>("console_settings_save", { settings });
 }
 
 /** Console windows only: a fresh single-use ticket for the calling window's VM. */

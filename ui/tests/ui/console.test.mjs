@@ -127,6 +127,8 @@ test("the send-key menu, paste as keystrokes (refused for what the layout cannot
         { name: "esc", label: "Esc", steps: tap(0xff1b) },
       ],
     },
+    console_settings: { scaleMode: "fit", layout: "us", pasteRate: 100, window: null, customKeys: [] },
+    console_settings_save: null,
     console_typing_plan: {
       by: "text",
       cases: {
@@ -159,11 +161,58 @@ test("the send-key menu, paste as keystrokes (refused for what the layout cannot
     const calls = await ipcCalls(page, "console_typing_plan");
     assert.deepEqual(calls.at(-1)?.args, { text: "Hi!", layout: "us" });
 
+    // A combination of one's own: recorded, remembered for the VM, then in the menu.
+    await page.getByTestId("paste-close").click();
+    await page.getByTestId("console-sendkey").click();
+    await page.getByTestId("sendkey-record").click();
+    await page.getByTestId("sendkey-mod-ctrl").check();
+    await page.getByTestId("sendkey-mod-alt").check();
+    await page.getByTestId("sendkey-key").selectOption({ label: "F7" });
+    await page.getByTestId("sendkey-save").click();
+    await page.waitForFunction(() => window.__ipcCalls.some((c) => c.cmd === "console_settings_save"));
+    const saved = (await ipcCalls(page, "console_settings_save")).at(-1)?.args.settings;
+    assert.deepEqual(saved.customKeys, [XK_CONTROL_L, XK_ALT_L, 0xffc4]);
+    const before = vnc.seen.keys.length;
+    await page.getByTestId("console-sendkey").click();
+    assert.equal(await page.getByTestId("sendkey-custom").innerText(), "Ctrl+Alt+F7");
+    await page.getByTestId("sendkey-custom").click();
+    await until(() => vnc.seen.keys.length >= before + 6);
+    assert.deepEqual(vnc.seen.keys.slice(before), tap(0xffc4, [XK_CONTROL_L, XK_ALT_L]));
+    // The scale mode is remembered too.
+    await page.getByTestId("console-scale-mode").selectOption("off");
+    await page.waitForFunction(
+      () => window.__ipcCalls.filter((c) => c.cmd === "console_settings_save").at(-1)?.args.settings.scaleMode === "off",
+    );
+
+    await page.getByTestId("console-paste").click();
     await page.getByTestId("console-view-only").click();
     assert.equal(await page.getByTestId("console-view-only").getAttribute("aria-pressed"), "true");
     assert.equal(await page.getByTestId("console-sendkey").isDisabled(), true);
     assert.equal(await page.getByTestId("paste-send").isDisabled(), true);
     await screenshot(page, "console-paste");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+});
+
+test("a VM's remembered settings: scaling, layout and pace", async () => {
+  const vnc = await startVncServer({ password: "pw-3" });
+  const { browser, page, problems } = await openApp(`${server.url}console.html`, {
+    console_connect: grant(vnc.ticket(), "pw-3"),
+    console_keys: { layouts: [{ code: "us", name: "English (US)" }, { code: "de", name: "German" }], sendKeys: [] },
+    console_settings: { scaleMode: "off", layout: "de", pasteRate: 30, window: null, customKeys: [] },
+  });
+  try {
+    await waitForState(page, "connected");
+    await page.waitForFunction(() => document.querySelector('[data-testid="console-scale-mode"]')?.value === "off");
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="console-screen"] canvas')?.getBoundingClientRect().width === 64,
+    );
+    await page.getByTestId("console-paste").click();
+    assert.equal(await page.getByTestId("paste-layout").inputValue(), "de");
+    assert.equal(await page.getByTestId("paste-rate").inputValue(), "30");
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

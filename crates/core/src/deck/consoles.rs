@@ -23,42 +23,54 @@ impl Deck {
         let (target, guard) =
             checked_target(&session.profile, &vm, self.inner.guard_local_endpoints)?;
         let title = format!("{} — OneDeck", vm.name);
-        let mut consoles = lock(&self.inner.consoles);
-        if let Some((label, slot)) = consoles
-            .by_label
-            .iter_mut()
-            .find(|(_, s)| &s.profile_id == id && s.vm_id == vm_id)
-        {
-            slot.target = target;
-            slot.guard = guard;
-            slot.vm_name = vm.name.clone();
-            slot.record = session.profile.record_consoles;
-            return Ok(ConsoleWindow {
-                label: label.clone(),
-                title,
-                existing: true,
-            });
-        }
-        consoles.next += 1;
-        let label = format!("console-{}", consoles.next);
-        consoles.by_label.insert(
-            label.clone(),
-            ConsoleSlot {
-                profile_id: id.to_owned(),
-                profile_name: session.profile.name.clone(),
-                user: session.profile.user.clone(),
-                vm_id,
-                vm_name: vm.name.clone(),
-                target,
-                guard,
-                last_end: None,
-                record: session.profile.record_consoles,
-            },
-        );
+        // The lock is held in this block only: the settings read below awaits.
+        let label = {
+            let mut consoles = lock(&self.inner.consoles);
+            if let Some((label, slot)) = consoles
+                .by_label
+                .iter_mut()
+                .find(|(_, s)| &s.profile_id == id && s.vm_id == vm_id)
+            {
+                slot.target = target;
+                slot.guard = guard;
+                slot.vm_name = vm.name.clone();
+                slot.record = session.profile.record_consoles;
+                return Ok(ConsoleWindow {
+                    label: label.clone(),
+                    title,
+                    existing: true,
+                    size: None,
+                });
+            }
+            consoles.next += 1;
+            let label = format!("console-{}", consoles.next);
+            consoles.by_label.insert(
+                label.clone(),
+                ConsoleSlot {
+                    profile_id: id.to_owned(),
+                    profile_name: session.profile.name.clone(),
+                    user: session.profile.user.clone(),
+                    vm_id,
+                    vm_name: vm.name.clone(),
+                    target,
+                    guard,
+                    last_end: None,
+                    record: session.profile.record_consoles,
+                },
+            );
+            label
+        };
+        // A settings read that fails only loses the window's size: the console still opens.
+        let size = self
+            .load_console_settings(id.to_string(), vm_id)
+            .await
+            .ok()
+            .and_then(|s| s.window);
         Ok(ConsoleWindow {
             label,
             title,
             existing: false,
+            size,
         })
     }
 

@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 
 mod audit;
 mod auth;
+mod console_settings;
 mod consoles;
 mod demo;
 mod inventory;

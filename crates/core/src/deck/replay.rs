@@ -36,6 +36,7 @@ impl Deck {
                 label,
                 title,
                 existing: true,
+                size: None,
             });
         }
         consoles.next += 1;
@@ -45,6 +46,7 @@ impl Deck {
             label,
             title,
             existing: false,
+            size: None,
         })
     }
 

@@ -207,8 +207,12 @@ impl Deck {
             }
         };
         let key = id.to_string();
-        if let Err(e) = self.with_store(move |s| s.delete_inventory(&key)).await {
-            tracing::warn!(error = %e, "could not delete the removed profile's cached inventory");
+        let forget = move |s: &mut onedeck_store::Store| {
+            s.delete_inventory(&key)?;
+            s.forget_console_settings(&key)
+        };
+        if let Err(e) = self.with_store(forget).await {
+            tracing::warn!(error = %e, "could not delete the removed profile's cached inventory and console settings");
         }
         Ok(secret)
     }

@@ -9,12 +9,14 @@ use onedeck_vault::{AuthMode, Profile, ProfileId, VmFilter};
 use serde::{Deserialize, Serialize};
 
 pub mod audit;
+pub mod console_settings;
 pub mod templates;
 pub mod vms;
 
 pub use audit::{
     AuditEntry, AuditQuery, AuditVerification, RecordingBreak, ReplayChunk, ReplayClick, ReplayInfo,
 };
+pub use console_settings::{ConsoleSettings, PASTE_RATES, ScaleMode, WindowSize};
 pub use templates::{CreateRequest, Created, MAX_CREATE_COUNT, TemplateSummary};
 pub use vms::{
     ActionAccepted, BulkResult, CapacityInput, MonitoringPoint, MonitoringSeries, OperationState,
@@ -279,6 +281,8 @@ pub struct ConsoleWindow {
     pub title: String,
     /// True when a window for this VM is open already: focus it instead.
     pub existing: bool,
+    /// The size the VM's console window had last time, to open it at.
+    pub size: Option<WindowSize>,
 }
 
 /// How a console window's last session ended, for the window to say why.

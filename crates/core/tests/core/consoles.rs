@@ -428,3 +428,50 @@ async fn a_console_without_input_closes_and_its_window_learns_why() -> TestResul
     deck.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_vms_console_settings_survive_a_restart_and_open_its_window_at_its_size() -> TestResult {
+    let (env, deck, vm, _) = demo().await?;
+    let window = deck.console_open(&demo_profile_id(), vm).await?;
+    assert_eq!(window.size, None, "no size remembered yet");
+    let defaults = deck.console_settings(&window.label).await?;
+    assert_eq!(defaults, onedeck_core::ConsoleSettings::default());
+    let mine = onedeck_core::ConsoleSettings {
+        scale_mode: onedeck_core::ScaleMode::Remote,
+        layout: "de".into(),
+        paste_rate: 30,
+        window: Some(onedeck_core::WindowSize {
+            width: 1300,
+            height: 900,
+        }),
+        custom_keys: vec![0xffe3, 0xffe1, 0x74],
+    };
+    deck.console_settings_save(&window.label, mine.clone())
+        .await?;
+    let bad = onedeck_core::ConsoleSettings {
+        layout: "klingon".into(),
+        ..mine.clone()
+    };
+    let refused = deck.console_settings_save(&window.label, bad).await;
+    assert!(
+        matches!(
+            refused,
+            Err(onedeck_core::Error::InvalidInput {
+                field: "layout",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(deck.console_settings("console-999").await.is_err());
+    deck.console_closed(&window.label);
+    deck.shutdown().await;
+
+    // A restart: same data directory.
+    let deck = Deck::start(env.config(DemoPolicy::WhenNoProfile)).await?;
+    deck.inventory_refresh(&demo_profile_id()).await?;
+    let window = deck.console_open(&demo_profile_id(), vm).await?;
+    assert_eq!(window.size, mine.window);
+    assert_eq!(deck.console_settings(&window.label).await?, mine);
+    Ok(())
+}

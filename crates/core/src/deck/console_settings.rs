@@ -1,0 +1,62 @@
+//! Console window settings, per VM: the console window reads its own and saves them as they
+//! change; the shell opens the window at its remembered size.
+
+use onedeck_opennebula::VmId;
+
+use super::{Deck, lock};
+use crate::error::{Error, Result};
+use crate::view::ConsoleSettings;
+
+impl Deck {
+    pub(super) async fn load_console_settings(
+        &self,
+        profile: String,
+        vm_id: VmId,
+    ) -> Result<ConsoleSettings> {
+        let vm = u64::try_from(vm_id.0).unwrap_or(0);
+        let json = self
+            .with_store(move |s| s.load_console_settings(&profile, vm))
+            .await?;
+        // Settings an older or newer build wrote that this one cannot read fall back to the
+        // defaults rather than keeping the console from opening.
+        Ok(json
+            .and_then(|j| serde_json::from_str::<ConsoleSettings>(&j).ok())
+            .filter(|s| s.validate().is_ok())
+            .unwrap_or_default())
+    }
+
+    fn console_vm(&self, label: &str) -> Result<(String, VmId)> {
+        let consoles = lock(&self.inner.consoles);
+        let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
+        Ok((slot.profile_id.to_string(), slot.vm_id))
+    }
+
+    /// The settings of the console window `label`'s VM (the defaults when none were saved).
+    ///
+    /// # Errors
+    /// `notFound` for an unknown window; `storage`.
+    pub async fn console_settings(&self, label: &str) -> Result<ConsoleSettings> {
+        let (profile, vm_id) = self.console_vm(label)?;
+        self.load_console_settings(profile, vm_id).await
+    }
+
+    /// Saves the settings of the console window `label`'s VM.
+    ///
+    /// # Errors
+    /// `invalidInput` naming a field out of bounds; `notFound`; `storage`.
+    pub async fn console_settings_save(
+        &self,
+        label: &str,
+        settings: ConsoleSettings,
+    ) -> Result<()> {
+        settings.validate()?;
+        let (profile, vm_id) = self.console_vm(label)?;
+        let json = serde_json::to_string(&settings).map_err(|e| Error::InvalidInput {
+            field: "settings",
+            reason: e.to_string(),
+        })?;
+        let vm = u64::try_from(vm_id.0).unwrap_or(0);
+        self.with_store(move |s| s.save_console_settings(&profile, vm, &json))
+            .await
+    }
+}

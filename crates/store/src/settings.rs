@@ -1,0 +1,108 @@
+//! Per-VM console window settings: opaque JSON the app writes (the store does not read it), at
+//! most [`MAX_SETTINGS_BYTES`] per VM.
+
+use std::time::SystemTime;
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::db::{Store, to_ms};
+use crate::error::{Error, Result};
+
+/// One VM's settings are at most this long.
+pub const MAX_SETTINGS_BYTES: usize = 4096;
+
+impl Store {
+    /// Saves the console settings of VM `vm_id` of profile `profile_id`, replacing earlier ones.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] for settings longer than [`MAX_SETTINGS_BYTES`]; SQLite errors.
+    pub fn save_console_settings(
+        &mut self,
+        profile_id: &str,
+        vm_id: u64,
+        json: &str,
+    ) -> Result<()> {
+        if json.len() > MAX_SETTINGS_BYTES {
+            return Err(Error::OutOfRange {
+                field: "console settings (bytes)",
+                value: json.len().to_string(),
+            });
+        }
+        self.conn.execute(
+            "INSERT INTO console_settings (profile_id, vm_id, json, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (profile_id, vm_id) DO UPDATE SET json = ?3, updated_at_ms = ?4",
+            params![
+                profile_id,
+                i64::try_from(vm_id).unwrap_or(i64::MAX),
+                json,
+                to_ms(SystemTime::now())
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The console settings saved for VM `vm_id` of profile `profile_id`, if any.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn load_console_settings(&self, profile_id: &str, vm_id: u64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT json FROM console_settings WHERE profile_id = ?1 AND vm_id = ?2",
+                params![profile_id, i64::try_from(vm_id).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Forgets every VM's console settings of profile `profile_id` (the profile was removed).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn forget_console_settings(&mut self, profile_id: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM console_settings WHERE profile_id = ?1",
+            params![profile_id],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+
+    #[test]
+    fn settings_are_kept_per_vm_replaced_bounded_and_forgotten() -> crate::Result<()> {
+        let dir = tempfile::tempdir().map_err(|source| crate::Error::Io {
+            action: "creating",
+            path: "tmp".into(),
+            source,
+        })?;
+        let path = dir.path().join("s.sqlite3");
+        {
+            let mut s = Store::open(&path)?;
+            assert_eq!(s.load_console_settings("lab", 7)?, None);
+            s.save_console_settings("lab", 7, r#"{"scaleMode":"off"}"#)?;
+            s.save_console_settings("lab", 7, r#"{"scaleMode":"remote"}"#)?;
+            s.save_console_settings("lab", 8, r#"{"scaleMode":"fit"}"#)?;
+            assert!(
+                s.save_console_settings("lab", 9, &"x".repeat(5000))
+                    .is_err()
+            );
+        }
+        // A restart: the file keeps them.
+        let mut s = Store::open(&path)?;
+        assert_eq!(
+            s.load_console_settings("lab", 7)?.as_deref(),
+            Some(r#"{"scaleMode":"remote"}"#)
+        );
+        assert_eq!(s.load_console_settings("other", 7)?, None);
+        assert_eq!(s.load_console_settings("lab", 9)?, None);
+        s.forget_console_settings("lab")?;
+        assert_eq!(s.load_console_settings("lab", 8)?, None);
+        Ok(())
+    }
+}
