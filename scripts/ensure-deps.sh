@@ -15,8 +15,9 @@ say() { printf 'ensure-deps: %s\n' "$*"; }
 # --- Debian packages -------------------------------------------------------------------------
 build_pkgs=(libwebkit2gtk-4.1-dev librsvg2-dev file build-essential pkg-config)
 # qemu-system-x86 conflicts with the newer qemu-utils some base images ship; apt replaces it.
+# xdotool answers the screenshot's save dialog in E2E tests; xclip reads the clipboard back.
 test_pkgs=(xvfb xauth webkit2gtk-driver imagemagick gnome-keyring dbus dbus-x11 libsecret-tools
-  qemu-system-x86 chromium libxml2-utils python3-venv iproute2)
+  qemu-system-x86 chromium libxml2-utils python3-venv iproute2 xdotool xclip)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 

@@ -18,6 +18,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "console_typing_plan",
     "console_settings",
     "console_settings_save",
+    "console_screenshot",
     "vm_details",
     "vm_action",
     "vm_bulk_action",

@@ -25,6 +25,8 @@ pub fn run() {
         .init();
 
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
         .invoke_handler(commands::handler())
         .on_window_event(windows::on_window_event)
         .setup(|app| {

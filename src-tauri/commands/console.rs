@@ -98,3 +98,86 @@ pub async fn console_settings_save(
 ) -> Result<(), CommandError> {
     Ok(deck.console_settings_save(window.label(), settings).await?)
 }
+
+/// Header of `console_screenshot`: `file` (a save dialog) or `clipboard`.
+const SCREENSHOT_TARGET: &str = "x-screenshot-target";
+/// Header of `console_screenshot`: when it was taken, in the user's local time
+/// (`YYYY-MM-DD HH-MM-SS`), for the file name.
+const SCREENSHOT_TAKEN: &str = "x-screenshot-taken";
+
+/// The calling console window's screen, as the PNG its canvas encoded (the raw request body):
+/// saved where the user says in a save dialog (the path returned; `null` when cancelled), or
+/// put on the clipboard. A window never names a path itself.
+#[tauri::command]
+pub async fn console_screenshot(
+    app: AppHandle,
+    window: WebviewWindow,
+    deck: State<'_, Deck>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<Option<String>, CommandError> {
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    use tauri_plugin_dialog::DialogExt;
+
+    let tauri::ipc::InvokeBody::Raw(png) = request.body() else {
+        return Err(onedeck_core::Error::InvalidInput {
+            field: "screenshot",
+            reason: "the PNG must be the request's raw body".into(),
+        }
+        .into());
+    };
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    onedeck_core::screenshot::png_size(png)?;
+    match header(SCREENSHOT_TARGET).as_str() {
+        "clipboard" => {
+            let (w, h, rgba) = onedeck_core::screenshot::png_rgba(png)?;
+            app.clipboard()
+                .write_image(&tauri::image::Image::new_owned(rgba, w, h))
+                .map_err(|e| {
+                    CommandError::internal(format!("the clipboard refused the image: {e}"))
+                })?;
+            Ok(None)
+        }
+        "file" => {
+            let name = deck.console_screenshot_name(window.label(), &header(SCREENSHOT_TAKEN))?;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let mut dialog = app
+                .dialog()
+                .file()
+                .set_parent(&window)
+                .set_file_name(name)
+                .add_filter("PNG image", &["png"]);
+            if let Ok(pictures) = tauri::Manager::path(&app).picture_dir() {
+                dialog = dialog.set_directory(pictures);
+            }
+            dialog.save_file(move |chosen| {
+                let _ = tx.send(chosen);
+            });
+            let Some(chosen) = rx.await.ok().flatten() else {
+                return Ok(None);
+            };
+            let path = chosen
+                .into_path()
+                .map_err(|e| CommandError::internal(format!("the dialog gave no file: {e}")))?;
+            let bytes = png.to_vec();
+            let written = path.clone();
+            tokio::task::spawn_blocking(move || {
+                onedeck_core::screenshot::write_png(&written, &bytes)
+            })
+            .await
+            .map_err(|e| CommandError::internal(e.to_string()))??;
+            Ok(Some(path.display().to_string()))
+        }
+        other => Err(onedeck_core::Error::InvalidInput {
+            field: "target",
+            reason: format!("{other:?}: file or clipboard"),
+        }
+        .into()),
+    }
+}

@@ -26,6 +26,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         console::console_typing_plan,
         console::console_settings,
         console::console_settings_save,
+        console::console_screenshot,
         vms::vm_details,
         vms::vm_action,
         vms::vm_bulk_action,
@@ -99,9 +100,20 @@ mod tests {
         let text = include_str!("../capabilities/console.json");
         let cap: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
         assert_eq!(cap["windows"], serde_json::json!(["console-*"]));
+        // Their own ticket and end, the pure keyboard helpers, their own VM's settings, and a
+        // screenshot the user saves through a dialog: nothing about profiles, VMs or windows,
+        // and none of the dialog or clipboard plugins' own commands.
         assert_eq!(
             cap["permissions"],
-            serde_json::json!(["allow-console-connect", "allow-console-last-end"])
+            serde_json::json!([
+                "allow-console-connect",
+                "allow-console-last-end",
+                "allow-console-keys",
+                "allow-console-typing-plan",
+                "allow-console-settings",
+                "allow-console-settings-save",
+                "allow-console-screenshot"
+            ])
         );
         let main: serde_json::Value =
             serde_json::from_str(include_str!("../capabilities/main.json")).expect("valid JSON");
@@ -114,5 +126,12 @@ mod tests {
             !granted.iter().any(|p| p == "allow-console-last-end"),
             "only a console window asks how its own session ended"
         );
+        for p in granted {
+            let p = p.as_str().unwrap_or_default();
+            assert!(
+                !p.starts_with("dialog:") && !p.starts_with("clipboard-manager:"),
+                "no window calls the dialog or clipboard plugins itself: {p}"
+            );
+        }
     }
 }

@@ -165,6 +165,15 @@ pub enum Error {
     /// The console session was not recorded, or retention deleted its recording.
     #[error("console session {0} has no recording to read (not recorded, or deleted by retention)")]
     NoRecording(i64),
+    /// A file the user chose could not be written (a screenshot).
+    #[error("cannot write {path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Short for `std::result::Result<T, onedeck_core::Error>`.
@@ -180,7 +189,7 @@ impl Error {
             Self::Vault(V::ProfileNotFound(_)) => ErrorKind::NotFound,
             Self::Vault(V::Corrupt { .. } | V::NewerVersion { .. }) => ErrorKind::ProfileFile,
             Self::Vault(_) => ErrorKind::Internal,
-            Self::Store(_) => ErrorKind::Storage,
+            Self::Store(_) | Self::File { .. } => ErrorKind::Storage,
             Self::OpenNebula(e) => one_kind(e),
             Self::Relay(
                 onedeck_relay::Error::RecordingBroken { .. }
@@ -264,6 +273,10 @@ impl Error {
             }
             Self::NoRecording(id) => {
                 put!("auditId", json!(id));
+            }
+            Self::File { path, source } => {
+                put!("path", json!(path));
+                put!("detail", json!(source.to_string()));
             }
             Self::SecretMissing(name) | Self::NotSignedIn(name) | Self::TokenExpired(name) => {
                 put!("profile", json!(name));

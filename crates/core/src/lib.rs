@@ -16,6 +16,7 @@
 
 mod deck;
 mod error;
+pub mod screenshot;
 mod typing;
 pub mod view;
 

@@ -188,6 +188,18 @@ export function consoleSettingsSave(settings: ConsoleSettings): Promise<void> {
   return call<void>("console_settings_save", { settings });
 }
 
+/** Console windows only: hands the app the screen as a PNG, to save where the user says in a
+ * save dialog (resolves to the path, or null when cancelled) or to put on the clipboard. */
+export async function consoleScreenshot(png: Uint8Array, target: "file" | "clipboard", takenAt: string): Promise<string | null> {
+  try {
+    return await invoke<string | null>("console_screenshot", png, {
+      headers: { "x-screenshot-target": target, "x-screenshot-taken": takenAt },
+    });
+  } catch (raw) {
+    throw IpcError.from("console_screenshot", raw);
+  }
+}
+
 /** Console windows only: a fresh single-use ticket for the calling window's VM. */
 export function consoleConnect(): Promise<ConsoleGrant> {
   return call<ConsoleGrant>("console_connect");

@@ -197,6 +197,40 @@ test("the send-key menu, paste as keystrokes (refused for what the layout cannot
   }
 });
 
+test("a screenshot hands the app the canvas as a PNG, to save or to copy", async () => {
+  const vnc = await startVncServer({ password: "pw-4" });
+  const { browser, page, problems } = await openApp(
+    `${server.url}console.html`,
+    { console_connect: grant(vnc.ticket(), "pw-4") },
+    {
+      initScript: `queueMicrotask(() => window.__setHandler("console_screenshot", (png) => {
+        window.__shots = [...(window.__shots ?? []), Array.from(png.slice(0, 24))];
+        return window.__shots.length === 1 ? "/home/u/Pictures/web-01.png" : null;
+      }));`,
+    },
+  );
+  try {
+    await waitForState(page, "connected");
+    await page.getByTestId("console-resolution").waitFor();
+    await page.getByTestId("console-screenshot").click();
+    await page.getByTestId("console-screenshot-result").waitFor();
+    assert.equal(await page.getByTestId("console-screenshot-result").innerText(), "Saved /home/u/Pictures/web-01.png");
+    await page.getByTestId("console-screenshot-copy").click();
+    await page.waitForFunction(() => window.__shots?.length === 2);
+    const shots = await page.evaluate(() => window.__shots);
+    for (const head of shots) {
+      assert.deepEqual(head.slice(0, 8), [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "a PNG");
+      const be = (i) => (head[i] << 24) | (head[i + 1] << 16) | (head[i + 2] << 8) | head[i + 3];
+      assert.deepEqual([be(16), be(20)], [64, 48], "the canvas's size");
+    }
+    assert.equal((await ipcCalls(page, "console_screenshot")).length, 2);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await vnc.close();
+  }
+});
+
 test("a VM's remembered settings: scaling, layout and pace", async () => {
   const vnc = await startVncServer({ password: "pw-3" });
   const { browser, page, problems } = await openApp(`${server.url}console.html`, {

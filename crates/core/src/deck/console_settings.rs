@@ -40,6 +40,17 @@ impl Deck {
         self.load_console_settings(profile, vm_id).await
     }
 
+    /// A file name for a screenshot of the console window `label`'s VM taken at `taken` (the
+    /// window's local time).
+    ///
+    /// # Errors
+    /// `notFound` for an unknown window.
+    pub fn console_screenshot_name(&self, label: &str, taken: &str) -> Result<String> {
+        let consoles = lock(&self.inner.consoles);
+        let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
+        Ok(crate::screenshot::screenshot_name(&slot.vm_name, taken))
+    }
+
     /// Saves the settings of the console window `label`'s VM.
     ///
     /// # Errors
