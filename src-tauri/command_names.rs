@@ -19,6 +19,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     "console_settings",
     "console_settings_save",
     "console_screenshot",
+    "console_clipboard_read",
+    "console_clipboard_write",
     "vm_details",
     "vm_action",
     "vm_bulk_action",

@@ -181,3 +181,45 @@ pub async fn console_screenshot(
         .into()),
     }
 }
+
+/// The most clipboard text passed either way (RFB cut text is meant for text, not files).
+const MAX_CLIPBOARD: usize = 1 << 20;
+
+/// The local clipboard's text for the calling console window, when its VM shares the clipboard
+/// (`null` when it holds no text).
+#[tauri::command]
+pub async fn console_clipboard_read(
+    app: AppHandle,
+    window: WebviewWindow,
+    deck: State<'_, Deck>,
+) -> Result<Option<String>, CommandError> {
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    deck.console_clipboard_allowed(window.label()).await?;
+    Ok(app
+        .clipboard()
+        .read_text()
+        .ok()
+        .filter(|t| !t.is_empty() && t.len() <= MAX_CLIPBOARD))
+}
+
+/// Puts what the calling console window's VM copied on the local clipboard, when it shares it.
+#[tauri::command]
+pub async fn console_clipboard_write(
+    app: AppHandle,
+    window: WebviewWindow,
+    deck: State<'_, Deck>,
+    text: String,
+) -> Result<(), CommandError> {
+    use tauri_plugin_clipboard_manager::ClipboardExt;
+    deck.console_clipboard_allowed(window.label()).await?;
+    if text.len() > MAX_CLIPBOARD {
+        return Err(onedeck_core::Error::InvalidInput {
+            field: "text",
+            reason: format!("{} bytes (at most {MAX_CLIPBOARD})", text.len()),
+        }
+        .into());
+    }
+    app.clipboard()
+        .write_text(text)
+        .map_err(|e| CommandError::internal(format!("the clipboard refused the text: {e}")))
+}

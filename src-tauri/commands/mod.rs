@@ -27,6 +27,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         console::console_settings,
         console::console_settings_save,
         console::console_screenshot,
+        console::console_clipboard_read,
+        console::console_clipboard_write,
         vms::vm_details,
         vms::vm_action,
         vms::vm_bulk_action,
@@ -112,7 +114,9 @@ mod tests {
                 "allow-console-typing-plan",
                 "allow-console-settings",
                 "allow-console-settings-save",
-                "allow-console-screenshot"
+                "allow-console-screenshot",
+                "allow-console-clipboard-read",
+                "allow-console-clipboard-write"
             ])
         );
         let main: serde_json::Value =

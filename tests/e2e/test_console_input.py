@@ -219,10 +219,9 @@ def test_a_console_reconnects_after_its_vnc_server_drops_and_stops_when_the_vm_i
 
             # A guest reboot drops the console's sessions: the window reconnects on its own.
             one.vm.action("reboot", vm_id)
-            wait.until(lambda d: int(state(d).get_attribute("data-reconnects") or 0) > 0)
             wait.until(
-                lambda d: state(d).get_attribute("data-state") == "connected"
-                and state(d).get_attribute("data-reconnects") == "0"
+                lambda d: state(d).get_attribute("data-reconnected") == "1"
+                and state(d).get_attribute("data-state") == "connected"
             )
             canvas = app.find_element(By.CSS_SELECTOR, "[data-testid=console-screen] canvas")
             canvas.click()
@@ -238,6 +237,89 @@ def test_a_console_reconnects_after_its_vnc_server_drops_and_stops_when_the_vm_i
             assert state(app).get_attribute("data-state") == "failed", "no retry after the VM stopped"
             assert state(app).get_attribute("data-reconnects") == "0"
             app.save_screenshot(str(ARTIFACTS / "console-reconnect.png"))
+            app.close()
+            app.switch_to.window(main)
+        finally:
+            app.quit()
+    finally:
+        stop_driver(driver_proc, log)
+
+
+def test_clipboard_sharing_is_off_until_turned_on_then_goes_both_ways(app_binary, sim_url, tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("xclip"):
+        import os
+
+        assert not os.environ.get("ONEDECK_REQUIRE_QEMU"), "xclip is required (scripts/ensure-deps.sh)"
+        pytest.skip("xclip is not installed")
+
+    def clipboard():
+        r = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, text=True, timeout=10)
+        return r.stdout if r.returncode == 0 else None
+
+    def type_line(canvas, text):
+        # A key at a time, as a person types (WebKit's WebDriver can outrun its key events).
+        from selenium.webdriver.common.keys import Keys
+
+        canvas.click()
+        for ch in text:
+            canvas.send_keys(ch)
+            time.sleep(0.03)
+        canvas.send_keys(Keys.ENTER)
+
+    def set_clipboard(text):
+        subprocess.run(["xclip", "-selection", "clipboard", "-i"], input=text, text=True, check=True, timeout=10)
+
+    home = tmp_path / "home"
+    home.mkdir()
+    driver_url, driver_proc, log = start_driver(isolated_env(home), ARTIFACTS / "console-clipboard-app.log")
+    try:
+        app = new_session(driver_url, app_binary)
+        try:
+            wait = WebDriverWait(app, 30)
+            main = app.current_window_handle
+            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
+            fill_endpoint_dialog(app, wait, "Clip lab", sim_url, "dana", PASSWORD)
+            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
+            item = wait.until(
+                ec.presence_of_element_located(
+                    (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
+                )
+            )
+            item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
+            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
+            row = next(
+                r
+                for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
+                if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
+            )
+            vm_id = row.get_attribute("data-vm-id")
+            row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
+            wait.until(lambda d: len(d.window_handles) == 2)
+            app.switch_to.window(next(h for h in app.window_handles if h != main))
+            wait.until(
+                lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=console-state]").get_attribute("data-state")
+                == "connected"
+            )
+            toggle = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid=console-clipboard]")))
+            assert toggle.get_attribute("aria-pressed") == "false", "off by default"
+            set_clipboard("laptop secret")
+            canvas = app.find_element(By.CSS_SELECTOR, "[data-testid=console-screen] canvas")
+            type_line(canvas, "vm copied this")
+            until("the typed line", lambda: hook(sim_url, vm_id, "typed").endswith("vm copied this\n"))
+            time.sleep(1)
+            assert clipboard() == "laptop secret", "nothing crossed while sharing is off"
+            assert hook(sim_url, vm_id, "clipboard") == ""
+
+            # On: the local clipboard goes to the VM; what the VM copies comes back.
+            toggle.click()
+            wait.until(lambda d: toggle.get_attribute("aria-pressed") == "true")
+            until("the laptop's text in the VM", lambda: hook(sim_url, vm_id, "clipboard") == "laptop secret")
+            type_line(canvas, "from the guest")
+            until("the guest's text here", lambda: clipboard() == "from the guest")
             app.close()
             app.switch_to.window(main)
         finally:

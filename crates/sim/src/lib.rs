@@ -22,7 +22,9 @@
 //!
 //! Besides `/RPC2` the HTTP server answers one test hook that oned does not have:
 //! `GET /sim/consoles/<vm id>/typed` returns the keys typed on that VM's built-in console, and
-//! `GET /sim/consoles/<vm id>/keys` every key event (`d ffe3` pressed, `u ffe3` released, a line each).
+//! `GET /sim/consoles/<vm id>/keys` every key event (`d ffe3` pressed, `u ffe3` released, a line each),
+//! and `GET /sim/consoles/<vm id>/clipboard` the last clipboard text a viewer sent. Each line
+//! typed on a built-in console (on Return) becomes the guest's clipboard, sent to its viewers.
 //!
 //! It leaves to others: the client side of the protocol (`onedeck-opennebula`). It writes its
 //! documents with its own serialiser ([`docs`]) and never uses the client's decoder or models, so

@@ -31,6 +31,10 @@ pub struct Screen {
     typed: Mutex<String>,
     /// Every key event, pressed or released, for the `keys` test hook (bounded like `typed`).
     events: Mutex<std::collections::VecDeque<(u32, bool)>>,
+    /// The last clipboard text a viewer sent (ClientCutText), for the `clipboard` test hook.
+    from_viewer: Mutex<String>,
+    /// The guest's clipboard: each line typed (on Return) goes there and to every viewer.
+    to_viewer: watch::Sender<String>,
     version: watch::Sender<u64>,
 }
 
@@ -50,6 +54,8 @@ impl Screen {
             lines: Mutex::new(lines),
             typed: Mutex::new(String::new()),
             events: Mutex::new(std::collections::VecDeque::new()),
+            from_viewer: Mutex::new(String::new()),
+            to_viewer: watch::channel(String::new()).0,
             version: watch::channel(0).0,
         })
     }
@@ -85,6 +91,21 @@ impl Screen {
         }
     }
 
+    /// The last clipboard text a viewer sent.
+    pub fn clipboard_from_viewer(&self) -> String {
+        self.from_viewer
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// A viewer sent its clipboard (Latin-1, as RFB's plain cut text is).
+    fn viewer_clipboard(&self, text: &[u8]) {
+        if let Ok(mut c) = self.from_viewer.lock() {
+            *c = text.iter().map(|&b| char::from(b)).collect();
+        }
+    }
+
     /// The visible lines.
     pub fn lines(&self) -> Vec<String> {
         self.lines.lock().map(|l| l.clone()).unwrap_or_default()
@@ -109,6 +130,12 @@ impl Screen {
             }
             0xff0d | 0xff8d => {
                 typed.push('\n');
+                // The line just finished becomes the guest's clipboard.
+                let line = lines
+                    .last()
+                    .map(|l| l.rsplit(": ").next().unwrap_or(l).to_owned())
+                    .unwrap_or_default();
+                self.to_viewer.send_replace(line);
                 lines.push(String::new());
             }
             0xff09 => {
@@ -355,6 +382,8 @@ where
 
     let mut pf = PixelFormat::NATIVE;
     let mut changes = screen.subscribe();
+    let mut clips = screen.to_viewer.subscribe();
+    clips.mark_unchanged();
     let mut sent_version: Option<u64> = None;
     let mut pending = false;
     loop {
@@ -410,11 +439,27 @@ where
                         if n > 1 << 20 {
                             return Err(RfbError::Protocol("cut text too long".into()));
                         }
-                        let mut skip = vec![0u8; n];
-                        stream.read_exact(&mut skip).await?;
+                        let mut text = vec![0u8; n];
+                        stream.read_exact(&mut text).await?;
+                        screen.viewer_clipboard(&text);
                     }
                     other => return Err(RfbError::Protocol(format!("unknown message type {other}"))),
                 }
+            }
+            clip = clips.changed() => {
+                if clip.is_err() {
+                    return Ok(());
+                }
+                // ServerCutText, Latin-1 (what is not is sent as '?').
+                let text: Vec<u8> = clips
+                    .borrow_and_update()
+                    .chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                    .collect();
+                let mut m = vec![3, 0, 0, 0];
+                m.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                m.extend_from_slice(&text);
+                stream.write_all(&m).await?;
             }
             changed = changes.changed(), if pending => {
                 if changed.is_err() {

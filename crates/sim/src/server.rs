@@ -319,6 +319,7 @@ enum HttpError {
     /// `GET /sim/consoles/<id>/typed`: the simulator's test hook (not an oned path).
     ConsoleText(u32),
     ConsoleKeys(u32),
+    ConsoleClipboard(u32),
     /// `GET /sim/vms/<id>/transitions`: the states a VM went through (test hook).
     Transitions(u32),
 }
@@ -411,6 +412,15 @@ async fn read_request(
     {
         return Err(HttpError::ConsoleKeys(id));
     }
+    if method == "GET"
+        && embedded.is_none()
+        && let Some(id) = path
+            .strip_prefix("/sim/consoles/")
+            .and_then(|p| p.strip_suffix("/clipboard"))
+            .and_then(|id| id.parse().ok())
+    {
+        return Err(HttpError::ConsoleClipboard(id));
+    }
     if method != "POST" {
         return Err(HttpError::MethodNotAllowed);
     }
@@ -490,18 +500,23 @@ async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::R
             send(&mut sock, "200 OK", text.as_bytes(), "text/plain").await;
             return;
         }
-        Ok(Err(e @ (HttpError::ConsoleText(_) | HttpError::ConsoleKeys(_)))) => {
-            let (id, keys) = match e {
-                HttpError::ConsoleKeys(id) => (id, true),
-                HttpError::ConsoleText(id) => (id, false),
+        Ok(Err(
+            e @ (HttpError::ConsoleText(_)
+            | HttpError::ConsoleKeys(_)
+            | HttpError::ConsoleClipboard(_)),
+        )) => {
+            let (id, what) = match e {
+                HttpError::ConsoleKeys(id) => (id, 1),
+                HttpError::ConsoleClipboard(id) => (id, 2),
+                HttpError::ConsoleText(id) => (id, 0),
                 _ => return,
             };
             match shared.consoles.screen(id) {
                 Some(screen) => {
-                    let body = if keys {
-                        screen.key_events()
-                    } else {
-                        screen.typed()
+                    let body = match what {
+                        1 => screen.key_events(),
+                        2 => screen.clipboard_from_viewer(),
+                        _ => screen.typed(),
                     };
                     send(
                         &mut sock,

@@ -22,6 +22,7 @@ declare module "@novnc/novnc" {
     credentialsrequired: CustomEvent<{ types: string[] }>;
     securityfailure: CustomEvent<{ status: number; reason?: string }>;
     desktopname: CustomEvent<{ name: string }>;
+    clipboard: CustomEvent<{ text: string }>;
   }
 
   /** A noVNC connection drawing into a container element. */
@@ -37,6 +38,7 @@ declare module "@novnc/novnc" {
     sendCredentials(credentials: RfbCredentials): void;
     sendCtrlAltDel(): void;
     sendKey(keysym: number, code: string | null, down?: boolean): void;
+    clipboardPasteFrom(text: string): void;
     focus(options?: FocusOptions): void;
     addEventListener<K extends keyof RfbEventMap>(type: K, listener: (event: RfbEventMap[K]) => void): void;
     removeEventListener<K extends keyof RfbEventMap>(type: K, listener: (event: RfbEventMap[K]) => void): void;

@@ -3,7 +3,7 @@
 // object: never logged, never put in the DOM.
 import RFB from "@novnc/novnc";
 import { t } from "../lib/i18n/messages";
-import { consoleConnect, consoleLastEnd, IpcError } from "../lib/ipc";
+import { consoleClipboardRead, consoleClipboardWrite, consoleConnect, consoleLastEnd, IpcError } from "../lib/ipc";
 import type { ConsoleEnd, KeyStep } from "../lib/ipc-types";
 
 /** Asks how the session ended; the app learns it just after the socket closes. */
@@ -21,6 +21,14 @@ export type RfbFactory = (target: HTMLElement, url: string, password: string | n
 
 const noVnc: RfbFactory = (target, url, password) =>
   new RFB(target, url, password === null ? {} : { credentials: { password } });
+
+/** The local clipboard, as the window may use it (tests pass a fake). */
+export interface ClipboardAccess {
+  read: () => Promise<string | null>;
+  write: (text: string) => Promise<void>;
+}
+
+const ipcClipboard: ClipboardAccess = { read: consoleClipboardRead, write: consoleClipboardWrite };
 
 /** Waits before automatic reconnection attempt `n` (from 1): quick at first, so a console is
  * back within about a second of its VNC server, then every 5 s. */
@@ -46,6 +54,10 @@ export class ConsoleSession {
   resolution = $state<{ width: number; height: number } | null>(null);
   /** Automatic reconnection attempts since the VNC server went away (0: none under way). */
   reconnects = $state(0);
+  /** How many times the session came back on its own in this window. */
+  reconnected = $state(0);
+  /** The clipboard is shared with the VM (the VM's setting). */
+  clipboard = $state(false);
   /** The server asked for credentials the ticket did not carry. */
   needsPassword = $state(false);
   /** The endpoint's policy records this console: shown before the first byte flows. */
@@ -59,10 +71,36 @@ export class ConsoleSession {
   readonly #factory: RfbFactory;
 
   readonly #lastEnd: EndLookup;
+  readonly #clip: ClipboardAccess;
+  /** The local text last sent to the VM, so focusing the window again does not resend it. */
+  #clipSent: string | null = null;
 
-  constructor(factory: RfbFactory = noVnc, lastEnd: EndLookup = consoleLastEnd) {
+  constructor(factory: RfbFactory = noVnc, lastEnd: EndLookup = consoleLastEnd, clip: ClipboardAccess = ipcClipboard) {
     this.#factory = factory;
     this.#lastEnd = lastEnd;
+    this.#clip = clip;
+  }
+
+  /** Turns clipboard sharing on or off (the caller remembers the setting). */
+  setClipboard(on: boolean): void {
+    this.clipboard = on;
+    this.#clipSent = null;
+    if (on) void this.syncClipboard();
+  }
+
+  /** Sends the local clipboard's text to the VM if it changed since the last time (called when
+   * the window gets focus, and once connected). */
+  async syncClipboard(): Promise<void> {
+    if (!this.clipboard || this.state !== "connected" || this.viewOnly) return;
+    let text: string | null;
+    try {
+      text = await this.#clip.read();
+    } catch {
+      return; // sharing turned off meanwhile, or no clipboard: nothing to send
+    }
+    if (text === null || text === this.#clipSent || !this.#rfb) return;
+    this.#rfb.clipboardPasteFrom(text);
+    this.#clipSent = text;
   }
 
   /** Learns how the session ended: says so when the app has a specific reason, and reconnects
@@ -158,10 +196,18 @@ export class ConsoleSession {
       wasConnected = true;
       this.state = "connected";
       this.detail = null;
+      if (this.reconnects > 0) this.reconnected += 1;
       this.reconnects = 0;
       this.needsPassword = false;
       this.#watchCanvas(target);
       rfb.focus({ preventScroll: true });
+      void this.syncClipboard();
+    });
+    rfb.addEventListener("clipboard", (event) => {
+      if (attempt !== this.#attempt || !this.clipboard) return;
+      // What the VM copied; remembered as sent so it does not bounce back on the next focus.
+      this.#clipSent = event.detail.text;
+      void this.#clip.write(event.detail.text).catch(() => undefined);
     });
     rfb.addEventListener("disconnect", (event) => {
       if (attempt !== this.#attempt) return;

@@ -38,6 +38,9 @@ class FakeRfb extends EventTarget {
   sendCtrlAltDel() {
     this.log.push("ctrl-alt-del");
   }
+  clipboardPasteFrom(text: string) {
+    this.log.push(`paste:${text}`);
+  }
   sendKey(keysym: number, _code: string | null, down: boolean) {
     this.log.push(`key:${keysym.toString(16)}:${down ? "down" : "up"}`);
   }
@@ -138,6 +141,7 @@ describe("ConsoleSession", () => {
       made[2]?.fire("connect");
       expect(session.state).toBe("connected");
       expect(session.reconnects).toBe(0);
+      expect(session.reconnected).toBe(1);
       // Once more, but now the VM is powered off: the app refuses the ticket, retries stop.
       made[2]?.fire("disconnect", { clean: true });
       await vi.advanceTimersByTimeAsync(0);
@@ -150,6 +154,41 @@ describe("ConsoleSession", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("shares the clipboard both ways only when the VM's setting says so, without echoes", async () => {
+    const { mockIPC } = await import("@tauri-apps/api/mocks");
+    const { ConsoleSession } = await import("./session.svelte");
+    mockIPC(() => grant("a"));
+    let local: string | null = "from laptop";
+    const written: string[] = [];
+    const made: FakeRfb[] = [];
+    const session = new ConsoleSession(
+      (_t, url, password) => {
+        const rfb = new FakeRfb(url, password);
+        made.push(rfb);
+        return rfb as unknown as RFB;
+      },
+      () => Promise.resolve(null),
+      { read: () => Promise.resolve(local), write: (t) => (written.push(t), Promise.resolve()) },
+    );
+    sessions.push(session);
+    await session.connect(target);
+    made[0]?.fire("connect");
+    await session.syncClipboard();
+    made[0]?.fire("clipboard", { text: "from vm" });
+    expect(made[0]?.log.filter((l) => l.startsWith("paste"))).toEqual([]);
+    expect(written).toEqual([]);
+    session.setClipboard(true);
+    await vi.waitFor(() => expect(made[0]?.log.filter((l) => l.startsWith("paste"))).toEqual(["paste:from laptop"]));
+    await session.syncClipboard(); // unchanged: not sent again
+    made[0]?.fire("clipboard", { text: "from vm" });
+    expect(written).toEqual(["from vm"]);
+    local = "from vm"; // the app wrote it: focusing again does not send it back
+    await session.syncClipboard();
+    local = "new text";
+    await session.syncClipboard();
+    expect(made[0]?.log.filter((l) => l.startsWith("paste"))).toEqual(["paste:from laptop", "paste:new text"]);
   });
 
   it("keeps the plain sentence for other clean ends", async () => {

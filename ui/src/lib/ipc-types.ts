@@ -479,4 +479,6 @@ export interface ConsoleSettings {
   window: { width: number; height: number } | null;
   /** A recorded combination: keysyms, the last one pressed while the others are held. */
   customKeys: number[];
+  /** Share the clipboard with the VM (off by default). */
+  clipboard: boolean;
 }

@@ -200,6 +200,16 @@ export async function consoleScreenshot(png: Uint8Array, target: "file" | "clipb
   }
 }
 
+/** Console windows only, when the VM shares the clipboard: the local clipboard's text. */
+export function consoleClipboardRead(): Promise<string | null> {
+  return call<string | null>("console_clipboard_read");
+}
+
+/** Console windows only, when the VM shares the clipboard: puts what the VM copied on it. */
+export function consoleClipboardWrite(text: string): Promise<void> {
+  return call<void>("console_clipboard_write", { text });
+}
+
 /** Console windows only: a fresh single-use ticket for the calling window's VM. */
 export function consoleConnect(): Promise<ConsoleGrant> {
   return call<ConsoleGrant>("console_connect");

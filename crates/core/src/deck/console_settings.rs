@@ -51,6 +51,22 @@ impl Deck {
         Ok(crate::screenshot::screenshot_name(&slot.vm_name, taken))
     }
 
+    /// Whether the console window `label` may read and write the local clipboard: only when the
+    /// user turned sharing on for its VM.
+    ///
+    /// # Errors
+    /// `invalidInput` (field `clipboard`) while sharing is off; `notFound`; `storage`.
+    pub async fn console_clipboard_allowed(&self, label: &str) -> Result<()> {
+        if self.console_settings(label).await?.clipboard {
+            Ok(())
+        } else {
+            Err(Error::InvalidInput {
+                field: "clipboard",
+                reason: "clipboard sharing is off for this VM".into(),
+            })
+        }
+    }
+
     /// Saves the settings of the console window `label`'s VM.
     ///
     /// # Errors

@@ -49,6 +49,10 @@ pub struct ConsoleSettings {
     /// key, the others held); at most 6.
     #[serde(default)]
     pub custom_keys: Vec<u32>,
+    /// Share the clipboard with the VM (off by default: it may hold a password): what the guest
+    /// copies reaches the local clipboard, and the local one is sent when the window gets focus.
+    #[serde(default)]
+    pub clipboard: bool,
 }
 
 fn default_layout() -> String {
@@ -67,6 +71,7 @@ impl Default for ConsoleSettings {
             paste_rate: default_rate(),
             window: None,
             custom_keys: Vec::new(),
+            clipboard: false,
         }
     }
 }
@@ -117,10 +122,10 @@ mod tests {
         let json = serde_json::to_string(&d).expect("serialises");
         assert_eq!(
             json,
-            r#"{"scaleMode":"fit","layout":"us","pasteRate":100,"window":null,"customKeys":[]}"#
+            r#"{"scaleMode":"fit","layout":"us","pasteRate":100,"window":null,"customKeys":[],"clipboard":false}"#
         );
         assert!(
-            serde_json::from_str::<ConsoleSettings>(r#"{"clipboard":true}"#).is_err(),
+            serde_json::from_str::<ConsoleSettings>(r#"{"autoType":true}"#).is_err(),
             "unknown settings are refused"
         );
         for bad in [

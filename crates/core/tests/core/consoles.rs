@@ -436,6 +436,10 @@ async fn a_vms_console_settings_survive_a_restart_and_open_its_window_at_its_siz
     assert_eq!(window.size, None, "no size remembered yet");
     let defaults = deck.console_settings(&window.label).await?;
     assert_eq!(defaults, onedeck_core::ConsoleSettings::default());
+    assert!(
+        deck.console_clipboard_allowed(&window.label).await.is_err(),
+        "no clipboard sharing until the user turns it on"
+    );
     let mine = onedeck_core::ConsoleSettings {
         scale_mode: onedeck_core::ScaleMode::Remote,
         layout: "de".into(),
@@ -445,9 +449,11 @@ async fn a_vms_console_settings_survive_a_restart_and_open_its_window_at_its_siz
             height: 900,
         }),
         custom_keys: vec![0xffe3, 0xffe1, 0x74],
+        clipboard: true,
     };
     deck.console_settings_save(&window.label, mine.clone())
         .await?;
+    deck.console_clipboard_allowed(&window.label).await?;
     let bad = onedeck_core::ConsoleSettings {
         layout: "klingon".into(),
         ..mine.clone()
