@@ -265,14 +265,14 @@ export class ConsoleSession {
   /** Sends key events (a send-key item, a recorded combination). */
   sendSteps(steps: KeyStep[]): void {
     if (this.state !== "connected" || this.viewOnly || !this.#rfb) return;
-    for (const s of steps) this.#rfb.sendKey(s.keysym, null, s.down);
+    for (const s of steps) this.#rfb.sendKey(s.keysym, s.code || null, s.down);
     this.#rfb.focus({ preventScroll: true });
   }
 
   /** Sends one key event (a paste in progress); false when nothing can be sent now. */
   sendStep(step: KeyStep): boolean {
     if (this.state !== "connected" || this.viewOnly || !this.#rfb) return false;
-    this.#rfb.sendKey(step.keysym, null, step.down);
+    this.#rfb.sendKey(step.keysym, step.code || null, step.down);
     return true;
   }
 

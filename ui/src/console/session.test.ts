@@ -41,8 +41,8 @@ class FakeRfb extends EventTarget {
   clipboardPasteFrom(text: string) {
     this.log.push(`paste:${text}`);
   }
-  sendKey(keysym: number, _code: string | null, down: boolean) {
-    this.log.push(`key:${keysym.toString(16)}:${down ? "down" : "up"}`);
+  sendKey(keysym: number, code: string | null, down: boolean) {
+    this.log.push(`key:${keysym.toString(16)}:${down ? "down" : "up"}${code ? `:${code}` : ""}`);
   }
   focus() {
     this.log.push("focus");
@@ -255,9 +255,9 @@ describe("ConsoleSession", () => {
     expect(made[0]?.log.filter((l) => l.startsWith("key"))).toEqual([]);
     session.toggleViewOnly();
     session.sendSteps([
-      { keysym: 0xffe3, down: true },
-      { keysym: 0xffe3, down: false },
+      { keysym: 0xffe3, code: "ControlLeft", down: true },
+      { keysym: 0xffe3, code: "", down: false },
     ]);
-    expect(made[0]?.log.filter((l) => l.startsWith("key"))).toEqual(["key:ffe3:down", "key:ffe3:up"]);
+    expect(made[0]?.log.filter((l) => l.startsWith("key"))).toEqual(["key:ffe3:down:ControlLeft", "key:ffe3:up"]);
   });
 });

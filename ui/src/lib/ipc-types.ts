@@ -446,6 +446,9 @@ export interface ReplayInfo {
 /** One key event of a plan (X11 keysym, pressed or released). */
 export interface KeyStep {
   keysym: number;
+  /** The physical key (`KeyboardEvent.code`, e.g. `KeyY`; empty when none): noVNC sends its
+   * scancode to servers that take QEMU's extended key events. */
+  code?: string;
   down: boolean;
 }
 

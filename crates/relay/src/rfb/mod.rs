@@ -13,6 +13,7 @@ use serde::Serialize;
 mod client;
 mod hextile;
 pub mod keysym;
+mod layouts;
 pub mod screen;
 pub mod server;
 pub mod typing;

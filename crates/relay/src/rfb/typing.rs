@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::layouts::{self, Level, Table};
+
 /// Left Shift.
 pub const SHIFT: u32 = 0xffe1;
 /// AltGr (ISO Level 3 Shift).
@@ -54,64 +56,14 @@ impl Layout {
         Self::ALL.into_iter().find(|l| l.code() == code)
     }
 
-    /// The modifiers that type `c` on this layout: `None` when no key does.
-    fn modifiers(self, c: char) -> Option<Mods> {
-        const PLAIN: Mods = Mods::None;
-        let lower = c.is_ascii_lowercase();
-        let upper = c.is_ascii_uppercase();
-        let digit = c.is_ascii_digit();
-        Some(match self {
-            Layout::Us => match c {
-                _ if lower || digit => PLAIN,
-                _ if upper => Mods::Shift,
-                ' ' | '`' | '-' | '=' | '[' | ']' | '\\' | ';' | '\'' | ',' | '.' | '/' => PLAIN,
-                '~' | '!' | '@' | '#' | '$' | '%' | '^' | '&' | '*' | '(' | ')' | '_' | '+'
-                | '{' | '}' | '|' | ':' | '"' | '<' | '>' | '?' => Mods::Shift,
-                _ => return None,
-            },
-            Layout::Gb => match c {
-                _ if lower || digit => PLAIN,
-                _ if upper => Mods::Shift,
-                ' ' | '`' | '-' | '=' | '[' | ']' | '#' | ';' | '\'' | ',' | '.' | '/' | '\\' => {
-                    PLAIN
-                }
-                '¬' | '!' | '"' | '£' | '$' | '%' | '^' | '&' | '*' | '(' | ')' | '_' | '+'
-                | '{' | '}' | '~' | ':' | '@' | '<' | '>' | '?' | '|' => Mods::Shift,
-                '¦' | '€' => Mods::AltGr,
-                _ => return None,
-            },
-            Layout::De => match c {
-                _ if lower || digit => PLAIN,
-                _ if upper => Mods::Shift,
-                ' ' | 'ß' | 'ä' | 'ö' | 'ü' | '+' | '#' | '-' | ',' | '.' | '<' | '^' => PLAIN,
-                'Ä' | 'Ö' | 'Ü' | '!' | '"' | '§' | '$' | '%' | '&' | '/' | '(' | ')' | '='
-                | '?' | '*' | '\'' | '_' | ':' | ';' | '>' | '°' | '`' => Mods::Shift,
-                '@' | '€' | '{' | '[' | ']' | '}' | '\\' | '~' | '|' | 'µ' | '²' | '³' => {
-                    Mods::AltGr
-                }
-                _ => return None,
-            },
-            Layout::Fr => match c {
-                // AZERTY: letters plain, digits on Shift; the unshifted top row types symbols.
-                _ if lower => PLAIN,
-                _ if upper || digit => Mods::Shift,
-                ' ' | '&' | 'é' | '"' | '\'' | '(' | '-' | 'è' | '_' | 'ç' | 'à' | ')' | '='
-                | '$' | 'ù' | '*' | ',' | ';' | ':' | '!' | '<' | '²' => PLAIN,
-                '°' | '+' | '£' | '%' | 'µ' | '?' | '.' | '/' | '§' | '>' => Mods::Shift,
-                '~' | '#' | '{' | '[' | '|' | '`' | '\\' | '@' | ']' | '}' | '€' | '¤' => {
-                    Mods::AltGr
-                }
-                _ => return None,
-            },
-        })
+    fn table(self) -> &'static Table {
+        match self {
+            Layout::Us => &layouts::US,
+            Layout::Gb => &layouts::GB,
+            Layout::De => &layouts::DE,
+            Layout::Fr => &layouts::FR,
+        }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mods {
-    None,
-    Shift,
-    AltGr,
 }
 
 /// One key event to send.
@@ -120,9 +72,21 @@ enum Mods {
 pub struct KeyStep {
     /// The X11 keysym.
     pub keysym: u32,
+    /// The physical key (`KeyboardEvent.code`, e.g. `KeyY`): a server that takes QEMU's
+    /// extended key events gets its scancode, so the guest's own layout types the character.
+    pub code: &'static str,
     /// Pressed (true) or released.
     pub down: bool,
 }
+
+/// A key: its keysym and physical position.
+type Key = (u32, &'static str);
+
+const SHIFT_KEY: Key = (SHIFT, "ShiftLeft");
+const ALT_GR_KEY: Key = (ALT_GR, "AltRight");
+const CONTROL_KEY: Key = (CONTROL, "ControlLeft");
+const ALT_KEY: Key = (ALT, "AltLeft");
+const SPACE_KEY: Key = (0x20, "Space");
 
 /// A character of the text that the layout cannot type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -163,12 +127,22 @@ pub fn plan(text: &str, layout: Layout) -> Result<TypingPlan, usize> {
         let was_cr = std::mem::replace(&mut prev_cr, c == '\r');
         let steps = match c {
             '\n' if was_cr => continue,
-            '\n' | '\r' => press(&[], RETURN),
-            '\t' => press(&[], TAB),
-            c => match layout.modifiers(c) {
-                Some(Mods::None) => press(&[], keysym_of(c)),
-                Some(Mods::Shift) => press(&[SHIFT], keysym_of(c)),
-                Some(Mods::AltGr) => press(&[ALT_GR], keysym_of(c)),
+            '\n' | '\r' => press(&[], (RETURN, "Enter")),
+            '\t' => press(&[], (TAB, "Tab")),
+            c => match layout.table().place(c) {
+                Some(place) => {
+                    let key = (keysym_of(c), place.code);
+                    let mut steps = match place.level {
+                        Level::Plain => press(&[], key),
+                        Level::Shift => press(&[SHIFT_KEY], key),
+                        Level::AltGr => press(&[ALT_GR_KEY], key),
+                    };
+                    if place.dead {
+                        // A dead key shows its character once a space follows.
+                        steps.extend(press(&[], SPACE_KEY));
+                    }
+                    steps
+                }
                 None => {
                     untypable.push(Untypable {
                         index,
@@ -199,21 +173,13 @@ fn keysym_of(c: char) -> u32 {
 }
 
 /// Holds `mods` in order, presses and releases `key`, then lets go of `mods` in reverse.
-fn press(mods: &[u32], key: u32) -> Vec<KeyStep> {
+fn press(mods: &[Key], key: Key) -> Vec<KeyStep> {
+    let step = |(keysym, code): Key, down| KeyStep { keysym, code, down };
     let mut steps = Vec::with_capacity(mods.len() * 2 + 2);
-    steps.extend(mods.iter().map(|&keysym| KeyStep { keysym, down: true }));
-    steps.push(KeyStep {
-        keysym: key,
-        down: true,
-    });
-    steps.push(KeyStep {
-        keysym: key,
-        down: false,
-    });
-    steps.extend(mods.iter().rev().map(|&keysym| KeyStep {
-        keysym,
-        down: false,
-    }));
+    steps.extend(mods.iter().map(|&k| step(k, true)));
+    steps.push(step(key, true));
+    steps.push(step(key, false));
+    steps.extend(mods.iter().rev().map(|&k| step(k, false)));
     steps
 }
 
@@ -232,35 +198,43 @@ pub struct SendKey {
 /// The send-key menu: Ctrl+Alt+Del, Ctrl+Alt+Backspace, Ctrl+Alt+F1…F12, Print, SysRq, Alt+Tab,
 /// Super and Esc.
 pub fn send_keys() -> Vec<SendKey> {
-    let item = |name: &str, label: &str, mods: &[u32], key: u32| SendKey {
+    let item = |name: &str, label: &str, mods: &[Key], key: Key| SendKey {
         name: name.to_owned(),
         label: label.to_owned(),
         steps: press(mods, key),
     };
     let mut items = vec![
-        item("ctrl-alt-del", "Ctrl+Alt+Del", &[CONTROL, ALT], 0xffff),
+        item(
+            "ctrl-alt-del",
+            "Ctrl+Alt+Del",
+            &[CONTROL_KEY, ALT_KEY],
+            (0xffff, "Delete"),
+        ),
         item(
             "ctrl-alt-backspace",
             "Ctrl+Alt+Backspace",
-            &[CONTROL, ALT],
-            0xff08,
+            &[CONTROL_KEY, ALT_KEY],
+            (0xff08, "Backspace"),
         ),
     ];
-    for n in 1..=12u32 {
+    const F: [&str; 12] = [
+        "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12",
+    ];
+    for (n, code) in (1..=12u32).zip(F) {
         items.push(item(
             &format!("ctrl-alt-f{n}"),
             &format!("Ctrl+Alt+F{n}"),
-            &[CONTROL, ALT],
-            0xffbe + n - 1,
+            &[CONTROL_KEY, ALT_KEY],
+            (0xffbe + n - 1, code),
         ));
     }
     items.extend([
-        item("print", "Print", &[], 0xff61),
-        // Alt+SysRq, as Linux's magic SysRq key is pressed.
-        item("sysrq", "Alt+SysRq", &[ALT], 0xff15),
-        item("alt-tab", "Alt+Tab", &[ALT], TAB),
-        item("super", "Super", &[], SUPER),
-        item("esc", "Esc", &[], 0xff1b),
+        item("print", "Print", &[], (0xff61, "PrintScreen")),
+        // Alt+SysRq, as Linux's magic SysRq key is pressed (SysRq is Print's key with Alt).
+        item("sysrq", "Alt+SysRq", &[ALT_KEY], (0xff15, "PrintScreen")),
+        item("alt-tab", "Alt+Tab", &[ALT_KEY], (TAB, "Tab")),
+        item("super", "Super", &[], (SUPER, "MetaLeft")),
+        item("esc", "Esc", &[], (0xff1b, "Escape")),
     ]);
     items
 }
@@ -272,7 +246,9 @@ pub fn combination(keys: &[u32]) -> Option<Vec<KeyStep>> {
     if keys.len() > 6 {
         return None;
     }
-    Some(press(mods, key))
+    // Keysyms only (no physical key): a server then maps them with its own keymap.
+    let mods: Vec<Key> = mods.iter().map(|&k| (k, "")).collect();
+    Some(press(&mods, (key, "")))
 }
 
 #[cfg(test)]
@@ -295,26 +271,18 @@ mod tests {
         let p = plan(text, Layout::Us).expect("short");
         assert!(p.untypable.is_empty());
         assert_eq!(typed(&p), "Hello, World! 1+1=2\tnext\nline~`");
-        // 'H': Shift down, H down, H up, Shift up.
+        // 'H': Shift down, H down, H up, Shift up, with their physical keys.
+        let h: Vec<_> = p.chars[0]
+            .iter()
+            .map(|s| (s.keysym, s.code, s.down))
+            .collect();
         assert_eq!(
-            p.chars[0],
+            h,
             [
-                KeyStep {
-                    keysym: SHIFT,
-                    down: true
-                },
-                KeyStep {
-                    keysym: 0x48,
-                    down: true
-                },
-                KeyStep {
-                    keysym: 0x48,
-                    down: false
-                },
-                KeyStep {
-                    keysym: SHIFT,
-                    down: false
-                },
+                (SHIFT, "ShiftLeft", true),
+                (0x48, "KeyH", true),
+                (0x48, "KeyH", false),
+                (SHIFT, "ShiftLeft", false)
             ]
         );
         assert_eq!(p.chars[1].len(), 2, "'e' needs no modifier");
@@ -334,13 +302,22 @@ mod tests {
         assert_eq!(bad, [(1, "€"), (3, "😀"), (4, "ä")]);
         let de = plan("ä@€{", Layout::De).expect("short");
         assert!(de.untypable.is_empty());
+        let at: Vec<_> = de.chars[1].iter().map(|s| (s.keysym, s.code)).collect();
+        assert_eq!(at[0], (ALT_GR, "AltRight"), "@ is AltGr+Q");
+        assert_eq!(at[1], (0x40, "KeyQ"));
+        // QWERTZ: z is where a US keyboard has y; a dead ^ is followed by a space.
+        let zy = plan("zy^", Layout::De).expect("short");
+        assert_eq!(zy.chars[0][0].code, "KeyY");
+        assert_eq!(zy.chars[1][0].code, "KeyZ");
+        let caret: Vec<_> = zy.chars[2].iter().map(|s| (s.code, s.down)).collect();
         assert_eq!(
-            de.chars[1][0],
-            KeyStep {
-                keysym: ALT_GR,
-                down: true
-            },
-            "@ is AltGr+Q"
+            caret,
+            [
+                ("Backquote", true),
+                ("Backquote", false),
+                ("Space", true),
+                ("Space", false)
+            ]
         );
         assert_eq!(de.chars[2][1].keysym, 0x20ac, "the euro's keysym");
         let fr = plan("A1é", Layout::Fr).expect("short");
