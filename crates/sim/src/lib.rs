@@ -37,6 +37,7 @@ pub mod fixture;
 pub mod methods;
 pub mod model;
 pub mod rfb;
+pub mod screen;
 pub mod server;
 pub mod world;
 pub mod xml;

@@ -2,200 +2,18 @@
 //! challenge), Raw encoding in any true-colour pixel format the client sets. It draws a text
 //! console with the VM's name and echoes typed keys, so end-to-end tests can check keystrokes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use des::cipher::generic_array::GenericArray;
 use des::cipher::{BlockEncrypt, KeyInit};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::watch;
 
-/// Framebuffer width.
-pub const WIDTH: u16 = 640;
-/// Framebuffer height.
-pub const HEIGHT: u16 = 400;
-const SCALE: usize = 2;
-const COLS: usize = WIDTH as usize / (8 * SCALE);
-const ROWS: usize = HEIGHT as usize / (8 * SCALE);
-/// Keys kept for the `typed` test hook; older ones are dropped so a client typing for ever
-/// cannot grow the simulator's memory without bound.
-pub const MAX_TYPED: usize = 64 * 1024;
+pub use crate::screen::{HEIGHT, MAX_TYPED, Screen, WIDTH};
+
 /// Time a client has to finish the handshake (version, security, ClientInit): a client that
 /// connects and stays silent is dropped rather than holding a session open for ever. Generous,
 /// because a viewer may hold the handshake open while a person types the VNC password.
 pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// The text shown on a VM's console, shared by every viewer of that VM.
-#[derive(Debug)]
-pub struct Screen {
-    lines: Mutex<Vec<String>>,
-    typed: Mutex<String>,
-    /// Every key event, pressed or released, for the `keys` test hook (bounded like `typed`).
-    events: Mutex<std::collections::VecDeque<(u32, bool)>>,
-    /// The last clipboard text a viewer sent (ClientCutText), for the `clipboard` test hook.
-    from_viewer: Mutex<String>,
-    /// The guest's clipboard: each line typed (on Return) goes there and to every viewer.
-    to_viewer: watch::Sender<String>,
-    version: watch::Sender<u64>,
-}
-
-impl Screen {
-    /// A console for VM `id` called `name`.
-    pub fn new(id: u32, name: &str) -> Arc<Self> {
-        let lines = vec![
-            format!("OneDeck simulator - VM {id}"),
-            name.chars().take(COLS).collect(),
-            String::new(),
-            format!(
-                "{} login: ",
-                name.chars().take(COLS - 8).collect::<String>()
-            ),
-        ];
-        Arc::new(Self {
-            lines: Mutex::new(lines),
-            typed: Mutex::new(String::new()),
-            events: Mutex::new(std::collections::VecDeque::new()),
-            from_viewer: Mutex::new(String::new()),
-            to_viewer: watch::channel(String::new()).0,
-            version: watch::channel(0).0,
-        })
-    }
-
-    /// Everything typed so far (Return as `\n`).
-    pub fn typed(&self) -> String {
-        self.typed.lock().map(|t| t.clone()).unwrap_or_default()
-    }
-
-    /// Every key event so far, oldest first: `d` (pressed) or `u` (released) and the keysym in
-    /// hex, one per line (`d ffe3`).
-    pub fn key_events(&self) -> String {
-        self.events
-            .lock()
-            .map(|e| {
-                e.iter()
-                    .map(|(k, down)| format!("{} {k:x}\n", if *down { 'd' } else { 'u' }))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// A KeyEvent as the viewer sent it: kept for the `keys` hook, and a press is applied.
-    pub fn key_event(&self, keysym: u32, down: bool) {
-        if let Ok(mut e) = self.events.lock() {
-            e.push_back((keysym, down));
-            if e.len() > MAX_TYPED {
-                e.pop_front();
-            }
-        }
-        if down {
-            self.key(keysym);
-        }
-    }
-
-    /// The last clipboard text a viewer sent.
-    pub fn clipboard_from_viewer(&self) -> String {
-        self.from_viewer
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default()
-    }
-
-    /// A viewer sent its clipboard (Latin-1, as RFB's plain cut text is).
-    fn viewer_clipboard(&self, text: &[u8]) {
-        if let Ok(mut c) = self.from_viewer.lock() {
-            *c = text.iter().map(|&b| char::from(b)).collect();
-        }
-    }
-
-    /// The visible lines.
-    pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
-    /// Applies a key press (X11 keysym).
-    pub fn key(&self, keysym: u32) {
-        let (Ok(mut lines), Ok(mut typed)) = (self.lines.lock(), self.typed.lock()) else {
-            return;
-        };
-        match keysym {
-            0x20..=0x7e => {
-                let c = char::from(keysym as u8);
-                typed.push(c);
-                if let Some(last) = lines.last_mut() {
-                    if last.chars().count() >= COLS {
-                        lines.push(c.to_string());
-                    } else {
-                        last.push(c);
-                    }
-                }
-            }
-            0xff0d | 0xff8d => {
-                typed.push('\n');
-                // The line just finished becomes the guest's clipboard.
-                let line = lines
-                    .last()
-                    .map(|l| l.rsplit(": ").next().unwrap_or(l).to_owned())
-                    .unwrap_or_default();
-                self.to_viewer.send_replace(line);
-                lines.push(String::new());
-            }
-            0xff09 => {
-                typed.push('\t');
-                if let Some(last) = lines.last_mut() {
-                    last.push(' ');
-                }
-            }
-            0xff08 => {
-                typed.pop();
-                if let Some(last) = lines.last_mut() {
-                    last.pop();
-                }
-            }
-            _ => return,
-        }
-        let excess = lines.len().saturating_sub(ROWS);
-        lines.drain(..excess);
-        // Only ASCII is recorded, so any byte offset is a character boundary.
-        let over = typed.len().saturating_sub(MAX_TYPED);
-        typed.drain(..over);
-        drop(lines);
-        drop(typed);
-        self.version.send_modify(|v| *v += 1);
-    }
-
-    /// Renders the screen as 0x00RRGGBB pixels, row by row.
-    pub fn render(&self) -> Vec<u32> {
-        let mut px = vec![0x0010_1820u32; WIDTH as usize * HEIGHT as usize];
-        let lines = self.lines();
-        for (row, line) in lines.iter().enumerate().take(ROWS) {
-            let colour = if row == 0 { 0x00ff_d75f } else { 0x00c0_ffc0 };
-            for (col, ch) in line.chars().enumerate().take(COLS) {
-                let glyph = font8x8::legacy::BASIC_LEGACY
-                    .get(ch as usize)
-                    .copied()
-                    .unwrap_or([0; 8]);
-                for (gy, bits) in glyph.iter().enumerate() {
-                    for gx in 0..8 {
-                        if bits & (1 << gx) == 0 {
-                            continue;
-                        }
-                        for sy in 0..SCALE {
-                            for sx in 0..SCALE {
-                                let x = col * 8 * SCALE + gx * SCALE + sx;
-                                let y = row * 8 * SCALE + gy * SCALE + sy;
-                                px[y * WIDTH as usize + x] = colour;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        px
-    }
-
-    fn subscribe(&self) -> watch::Receiver<u64> {
-        self.version.subscribe()
-    }
-}
 
 /// A client's pixel format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,7 +200,7 @@ where
 
     let mut pf = PixelFormat::NATIVE;
     let mut changes = screen.subscribe();
-    let mut clips = screen.to_viewer.subscribe();
+    let mut clips = screen.clipboard_to_viewers();
     clips.mark_unchanged();
     let mut sent_version: Option<u64> = None;
     let mut pending = false;
