@@ -25,6 +25,14 @@ pub fn run() {
         .init();
 
     let app = tauri::Builder::default()
+        // First: a second launch hands its arguments (an `onedeck://` link) to this one and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if let Some(main) = app.get_webview_window("main") {
+                let _ = main.set_focus();
+            }
+            open_links(app, argv);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .invoke_handler(commands::handler())
@@ -33,6 +41,7 @@ pub fn run() {
             let deck = tauri::async_runtime::block_on(Deck::start(deck_config()))?;
             forward_events(app.handle().clone(), &deck);
             app.manage(deck);
+            open_links(app.handle(), std::env::args());
             Ok(())
         })
         .build(tauri::generate_context!("tauri.conf.json"));
@@ -75,6 +84,38 @@ fn deck_config() -> DeckConfig {
         }
     }
     config
+}
+
+/// Opens the consoles that `onedeck://console/...` arguments name (a link a script, a browser or
+/// `onedeck-cli console` launched the app with). A refused link is shown in the main window
+/// (`link-refused`, a `CommandError`), never acted on.
+fn open_links(app: &tauri::AppHandle, args: impl IntoIterator<Item = String>) {
+    let prefix = format!("{}://", onedeck_core::LINK_SCHEME);
+    for link in args.into_iter().filter(|a| a.starts_with(&prefix)) {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let Some(deck) = app.try_state::<Deck>() else {
+                return;
+            };
+            let opened = match deck.open_console_link(&link).await {
+                Ok(window) => match app.get_webview_window(&window.label) {
+                    Some(existing) => existing.set_focus().map_err(CommandError::from),
+                    None => windows::open_console(&app, &window.label, &window.title, window.size)
+                        .map_err(|e| {
+                            deck.console_closed(&window.label);
+                            CommandError::from(e)
+                        }),
+                },
+                Err(e) => Err(CommandError::from(e)),
+            };
+            if let Err(refused) = opened {
+                tracing::info!(kind = ?refused.kind, "a console link was refused");
+                if let Err(e) = app.emit_to("main", "link-refused", &refused) {
+                    tracing::warn!(error = %e, "could not tell the main window");
+                }
+            }
+        });
+    }
 }
 
 /// Passes the deck's events to the main window (`console-ended`, `signed-out`).

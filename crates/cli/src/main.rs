@@ -5,6 +5,7 @@
 //! subcommand lives in its own module and leaves all logic to the crates under `crates/`.
 
 mod audit;
+mod console;
 mod decode;
 mod front;
 mod profile;
@@ -52,6 +53,8 @@ enum Command {
     Recording(recording::Args),
     /// The console audit log: list, show, export, verify.
     Audit(audit::Args),
+    /// Ask the running app to open a VM's console (an `onedeck://console/...` link).
+    Console(console::Args),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             refuse_profile(profile).and_then(|()| recording::run(args, cli.json))
         }
         Command::Audit(args) => refuse_profile(profile).and_then(|()| audit::run(args, cli.json)),
+        Command::Console(args) => console::run(args, profile, cli.json),
         other => refuse_profile(profile)
             .and_then(|()| refuse_json(cli.json))
             .and_then(|()| {
@@ -85,7 +89,8 @@ fn main() -> ExitCode {
                     | Command::Template(_)
                     | Command::Profile(_)
                     | Command::Recording(_)
-                    | Command::Audit(_) => Ok(()),
+                    | Command::Audit(_)
+                    | Command::Console(_) => Ok(()),
                 }
                 .map_err(Failure::Other)
             }),
@@ -100,7 +105,7 @@ fn main() -> ExitCode {
 fn refuse_profile(profile: Option<&str>) -> Result<(), Failure> {
     match profile {
         Some(_) => Err(Failure::Usage(
-            "--profile applies to `vm` and `template` only".into(),
+            "--profile applies to `vm`, `template` and `console` only".into(),
         )),
         None => Ok(()),
     }
@@ -110,7 +115,8 @@ fn refuse_profile(profile: Option<&str>) -> Result<(), Failure> {
 fn refuse_json(json: bool) -> Result<(), Failure> {
     if json {
         return Err(Failure::Usage(
-            "--json applies to `vm`, `template`, `profile`, `recording` and `audit`".into(),
+            "--json applies to `vm`, `template`, `profile`, `recording`, `audit` and `console`"
+                .into(),
         ));
     }
     Ok(())

@@ -165,6 +165,17 @@ pub enum Error {
     /// The console session was not recorded, or retention deleted its recording.
     #[error("console session {0} has no recording to read (not recorded, or deleted by retention)")]
     NoRecording(i64),
+    /// An `onedeck://` link was refused; `problem` names why for the UI's catalogues
+    /// (`linkMalformed`, `linkCredentials`, `linkUnknownEndpoint`, `linkVmNotListed`).
+    #[error("link refused: {reason}")]
+    LinkRefused {
+        /// Why, as a stable name.
+        problem: &'static str,
+        /// The endpoint or VM id it is about.
+        value: Option<String>,
+        /// In English words.
+        reason: String,
+    },
     /// A file the user chose could not be written (a screenshot).
     #[error("cannot write {path}: {source}")]
     File {
@@ -198,7 +209,7 @@ impl Error {
                 | onedeck_relay::Error::RecordingScreen { .. },
             ) => ErrorKind::Recording,
             Self::Relay(_) | Self::Demo(_) | Self::Task(_) => ErrorKind::Internal,
-            Self::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Self::InvalidInput { .. } | Self::LinkRefused { .. } => ErrorKind::InvalidInput,
             Self::SecretMissing(_) => ErrorKind::SecretMissing,
             Self::PasswordRequired { .. } => ErrorKind::InvalidInput,
             Self::NotSignedIn(_) => ErrorKind::NotSignedIn,
@@ -273,6 +284,18 @@ impl Error {
             }
             Self::NoRecording(id) => {
                 put!("auditId", json!(id));
+            }
+            Self::LinkRefused {
+                problem,
+                value,
+                reason,
+            } => {
+                put!("field", json!("link"));
+                put!("problem", json!(problem));
+                if let Some(v) = value {
+                    put!("value", json!(v));
+                }
+                put!("detail", json!(reason));
             }
             Self::File { path, source } => {
                 put!("path", json!(path));

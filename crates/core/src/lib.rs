@@ -21,10 +21,11 @@ mod typing;
 pub mod view;
 
 pub use deck::{
-    CONSOLE_IDLE_TIMEOUT, DEMO_PROFILE_ID, DIRECT_PROFILE_ID, Deck, DeckConfig, DemoPolicy,
-    ExportFormat, MAX_AUDIT_ROWS, MAX_MONITORING_RANGE_SECS, MAX_REPLAY_CHUNKS, MAX_VM_NAME_LEN,
-    Retention, SecretBackend, SecretRemoved, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY,
-    demo_profile_id, export_text, is_settled,
+    CONSOLE_IDLE_TIMEOUT, ConsoleLink, DEMO_PROFILE_ID, DIRECT_PROFILE_ID, Deck, DeckConfig,
+    DemoPolicy, ExportFormat, LINK_SCHEME, MAX_AUDIT_ROWS, MAX_MONITORING_RANGE_SECS,
+    MAX_REPLAY_CHUNKS, MAX_VM_NAME_LEN, Retention, SecretBackend, SecretRemoved, WATCH_FIRST_DELAY,
+    WATCH_LIMIT, WATCH_MAX_DELAY, console_link, demo_profile_id, export_text, is_settled,
+    parse_console_link,
 };
 pub use error::{Error, ErrorKind, ErrorView, Result};
 /// The ids and action names of the OpenNebula client, as both front ends pass them.

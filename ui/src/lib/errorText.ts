@@ -56,6 +56,14 @@ export function problemText(p: ProblemShape): string {
       return t("input_problem_not_boolean");
     case "tooLong":
       return t("input_problem_too_long");
+    case "linkMalformed":
+      return t("link_problem_malformed");
+    case "linkCredentials":
+      return t("link_problem_credentials");
+    case "linkUnknownEndpoint":
+      return t("link_problem_unknown_endpoint", { endpoint: p.value ?? "" });
+    case "linkVmNotListed":
+      return t("link_problem_vm_not_listed", { vmId: p.value ?? "" });
     default:
       return t("input_problem_invalid");
   }

@@ -216,6 +216,12 @@ export function consoleConnect(): Promise<ConsoleGrant> {
 }
 
 /** Calls `cb` whenever a console session ends; resolves to the function that stops listening. */
+/** Main window only: an `onedeck://` link the app was asked to open and refused (an unknown
+ * endpoint or VM, a malformed link): the shell's error, for the banner. */
+export async function onLinkRefused(cb: (error: unknown) => void): Promise<() => void> {
+  return await listen<unknown>("link-refused", (event) => cb(event.payload));
+}
+
 export async function onConsoleEnded(cb: (ended: ConsoleEnded) => void): Promise<() => void> {
   try {
     return await listen<ConsoleEnded>("console-ended", (event) => cb(event.payload));

@@ -20,6 +20,7 @@ mod console_settings;
 mod consoles;
 mod demo;
 mod inventory;
+mod links;
 mod recordings;
 mod renewal;
 mod replay;
@@ -28,6 +29,7 @@ mod templates;
 mod vms;
 mod watch;
 
+pub use links::{ConsoleLink, LINK_SCHEME, console_link, parse_console_link};
 pub use recordings::{ExportFormat, MAX_AUDIT_ROWS, export_text};
 pub use replay::MAX_REPLAY_CHUNKS;
 pub use sessions::{DIRECT_PROFILE_ID, SecretRemoved};
