@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -111,8 +112,13 @@ def rows_named(app, name):
 
 
 def row_state(app, vm_id):
+    """The row's state, None once it is gone; "re-rendering" when the row was replaced between
+    finding and reading it (a refresh), so a wait asks again."""
     found = app.find_elements(By.CSS_SELECTOR, f"[data-testid=vm-row][data-vm-id='{vm_id}']")
-    return found[0].get_attribute("data-state") if found else None
+    try:
+        return found[0].get_attribute("data-state") if found else None
+    except StaleElementReferenceException:
+        return "re-rendering"
 
 
 def open_details(app, wait, vm_id):
