@@ -34,6 +34,7 @@ pub mod config;
 pub mod consoles;
 pub mod docs;
 pub mod fixture;
+mod http;
 pub mod methods;
 pub mod model;
 pub mod rfb;
