@@ -105,17 +105,22 @@ def row(app, vm_id):
 
 
 def rows_named(app, name):
-    return [
-        r for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-        if name in r.find_element(By.CSS_SELECTOR, "td.name").text
-    ]
+    try:
+        return [
+            r for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
+            if name in r.find_element(By.CSS_SELECTOR, "td.name").text
+        ]
+    except StaleElementReferenceException:
+        return []  # the table re-rendered meanwhile: a wait asks again
 
 
 def row_state(app, vm_id):
     """The row's state, None once it is gone; "re-rendering" when the row was replaced between
     finding and reading it (a refresh), so a wait asks again."""
-    found = app.find_elements(By.CSS_SELECTOR, f"[data-testid=vm-row][data-vm-id='{vm_id}']")
+    # WebKitWebDriver reports a node removed while it builds the answer as stale, even to a
+    # find: both are asked again.
     try:
+        found = app.find_elements(By.CSS_SELECTOR, f"[data-testid=vm-row][data-vm-id='{vm_id}']")
         return found[0].get_attribute("data-state") if found else None
     except StaleElementReferenceException:
         return "re-rendering"
