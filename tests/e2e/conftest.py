@@ -104,8 +104,28 @@ def stop_driver(proc: subprocess.Popen, log) -> None:
     log.close()
 
 
+def _app_processes(app_binary: Path) -> list[int]:
+    """Pids of running copies of the app binary (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if argv0 == bytes(app_binary):
+            pids.append(int(entry.name))
+    return pids
+
+
 def new_session(driver_url: str, app_binary: Path):
     """A WebDriver session: tauri-driver launches the app for it."""
+    # The app runs once per user session (a second launch hands over to the first and exits):
+    # an earlier test's app must be gone before this one starts.
+    deadline = time.monotonic() + 15
+    while _app_processes(app_binary) and time.monotonic() < deadline:
+        time.sleep(0.2)
     options = ArgOptions()
     options.set_capability("browserName", "wry")
     options.set_capability("tauri:options", {"application": str(app_binary)})
