@@ -118,7 +118,23 @@ def test_scaling_and_screenshots_of_a_qemu_console(app_binary, sim_url, tmp_path
             # A screenshot through the real save dialog.
             live = app.execute_script(SAMPLE)
             app.find_element(By.CSS_SELECTOR, "[data-testid=console-screenshot]").click()
-            time.sleep(2)  # the GTK dialog opens with its name field focused
+            # The GTK save dialog (its default title): wait until it is shown, then give it the
+            # keyboard; its name field has the focus.
+            dialog = None
+            deadline = time.monotonic() + 30
+            while not dialog and time.monotonic() < deadline:
+                found = subprocess.run(
+                    ["xdotool", "search", "--onlyvisible", "--name", "^Save File$"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                )
+                dialog = found.stdout.split()[-1] if found.stdout.split() else None
+                if not dialog:
+                    time.sleep(0.3)
+            assert dialog, "the save dialog did not open"
+            subprocess.run(["xdotool", "windowactivate", "--sync", dialog], check=False, timeout=10)
+            time.sleep(0.5)
             subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+a"], check=True, timeout=10)
             subprocess.run(["xdotool", "type", "--delay", "20", str(shot)], check=True, timeout=30)
             subprocess.run(["xdotool", "key", "Return"], check=True, timeout=10)
