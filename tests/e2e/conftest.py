@@ -170,3 +170,38 @@ def fill_endpoint_dialog(app, wait, name: str, url: str, user: str, password: st
     app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-user]").send_keys(user)
     app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-password]").send_keys(password)
     Select(app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-vm-filter]")).select_by_value("all")
+
+
+def add_endpoint_and_list(app, wait, name: str, url: str, user: str, password: str) -> list:
+    """Adds and signs in to an endpoint through the dialog, selects it and lists its VMs; returns
+    the rows whose Console button is enabled (running VMs)."""
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
+    fill_endpoint_dialog(app, wait, name, url, user, password)
+    app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
+    item = wait.until(
+        ec.presence_of_element_located(
+            (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
+        )
+    )
+    item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
+    app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
+    return [
+        r
+        for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
+        if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
+    ]
+
+
+def open_console(app, wait, row, main: str) -> str:
+    """Opens `row`'s console window, switches to it and waits until it is connected; returns its
+    handle."""
+    row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
+    wait.until(lambda d: len(d.window_handles) == 2)
+    console = next(h for h in app.window_handles if h != main)
+    app.switch_to.window(console)
+    wait.until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=console-state]").get_attribute("data-state")
+        == "connected"
+    )
+    return console

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ARTIFACTS, fill_endpoint_dialog, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, add_endpoint_and_list, isolated_env, new_session, open_console, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
@@ -77,30 +77,10 @@ def test_send_keys_and_paste_as_keystrokes(app_binary, sim_url, tmp_path):
         try:
             wait = WebDriverWait(app, 30)
             main = app.current_window_handle
-            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
-            fill_endpoint_dialog(app, wait, "Keys lab", sim_url, "dana", PASSWORD)
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
-            item = wait.until(
-                ec.presence_of_element_located(
-                    (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
-                )
-            )
-            item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
-            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
-            row = next(
-                r
-                for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-                if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
-            )
+            rows = add_endpoint_and_list(app, wait, "Keys lab", sim_url, "dana", PASSWORD)
+            row = rows[0]
             vm_id = row.get_attribute("data-vm-id")
-            row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
-            wait.until(lambda d: len(d.window_handles) == 2)
-            app.switch_to.window(next(h for h in app.window_handles if h != main))
-            wait.until(
-                lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=console-state]").get_attribute("data-state")
-                == "connected"
-            )
+            open_console(app, wait, row, main)
             assert key_events(sim_url, vm_id) == []
 
             # Every send-key item, in turn: exactly its presses and releases.
@@ -194,28 +174,10 @@ def test_a_console_reconnects_after_its_vnc_server_drops_and_stops_when_the_vm_i
         try:
             wait = WebDriverWait(app, 30)
             main = app.current_window_handle
-            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
-            fill_endpoint_dialog(app, wait, "Reboot lab", sim_url, "dana", PASSWORD)
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
-            item = wait.until(
-                ec.presence_of_element_located(
-                    (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
-                )
-            )
-            item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
-            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
-            row = next(
-                r
-                for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-                if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
-            )
-            vm_id = int(row.get_attribute("data-vm-id"))
-            row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
-            wait.until(lambda d: len(d.window_handles) == 2)
-            app.switch_to.window(next(h for h in app.window_handles if h != main))
+            rows = add_endpoint_and_list(app, wait, "Reboot lab", sim_url, "dana", PASSWORD)
+            vm_id = int(rows[0].get_attribute("data-vm-id"))
+            open_console(app, wait, rows[0], main)
             state = lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=console-state]")  # noqa: E731
-            wait.until(lambda d: state(d).get_attribute("data-state") == "connected")
 
             # A guest reboot drops the console's sessions: the window reconnects on its own.
             one.vm.action("reboot", vm_id)
@@ -280,30 +242,10 @@ def test_clipboard_sharing_is_off_until_turned_on_then_goes_both_ways(app_binary
         try:
             wait = WebDriverWait(app, 30)
             main = app.current_window_handle
-            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
-            fill_endpoint_dialog(app, wait, "Clip lab", sim_url, "dana", PASSWORD)
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
-            item = wait.until(
-                ec.presence_of_element_located(
-                    (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
-                )
-            )
-            item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
-            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
-            row = next(
-                r
-                for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-                if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
-            )
+            rows = add_endpoint_and_list(app, wait, "Clip lab", sim_url, "dana", PASSWORD)
+            row = rows[0]
             vm_id = row.get_attribute("data-vm-id")
-            row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
-            wait.until(lambda d: len(d.window_handles) == 2)
-            app.switch_to.window(next(h for h in app.window_handles if h != main))
-            wait.until(
-                lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=console-state]").get_attribute("data-state")
-                == "connected"
-            )
+            open_console(app, wait, row, main)
             toggle = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid=console-clipboard]")))
             assert toggle.get_attribute("aria-pressed") == "false", "off by default"
             set_clipboard("laptop secret")

@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ARTIFACTS, fill_endpoint_dialog, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, add_endpoint_and_list, isolated_env, new_session, open_console, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
@@ -76,29 +76,8 @@ def test_scaling_and_screenshots_of_a_qemu_console(app_binary, sim_url, tmp_path
         try:
             wait = WebDriverWait(app, 30)
             main = app.current_window_handle
-            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
-            fill_endpoint_dialog(app, wait, "QEMU lab", sim_url, "erin", PASSWORD)
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
-            item = wait.until(
-                ec.presence_of_element_located(
-                    (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
-                )
-            )
-            item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
-            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
-            row = next(
-                r
-                for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-                if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
-            )
-            row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
-            wait.until(lambda d: len(d.window_handles) == 2)
-            app.switch_to.window(next(h for h in app.window_handles if h != main))
-            wait.until(
-                lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=console-state]").get_attribute("data-state")
-                == "connected"
-            )
+            rows = add_endpoint_and_list(app, wait, "QEMU lab", sim_url, "erin", PASSWORD)
+            open_console(app, wait, rows[0], main)
             res = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid=console-resolution]")))
             # The BIOS has drawn something.
             wait.until(lambda d: (s := d.execute_script(SAMPLE)) and any(v > 0 for v in s[2:]))

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, fill_endpoint_dialog, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, add_endpoint_and_list, isolated_env, new_session, open_console, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
@@ -32,22 +32,7 @@ def test_links_open_consoles_in_the_running_app_and_unknown_ones_are_refused(app
             try:
                 wait = WebDriverWait(app, 30)
                 main = app.current_window_handle
-                wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
-                fill_endpoint_dialog(app, wait, "Link lab", sim_url, "fay", PASSWORD)
-                app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
-                item = wait.until(
-                    ec.presence_of_element_located(
-                        (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
-                    )
-                )
-                item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
-                app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
-                wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
-                rows = [
-                    r
-                    for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-                    if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
-                ]
+                rows = add_endpoint_and_list(app, wait, "Link lab", sim_url, "fay", PASSWORD)
                 first, second = rows[0].get_attribute("data-vm-id"), rows[1].get_attribute("data-vm-id")
 
                 # A second launch with a link: handed over, and it exits at once.
