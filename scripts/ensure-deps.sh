@@ -15,9 +15,10 @@ say() { printf 'ensure-deps: %s\n' "$*"; }
 # --- Debian packages -------------------------------------------------------------------------
 build_pkgs=(libwebkit2gtk-4.1-dev librsvg2-dev file build-essential pkg-config)
 # qemu-system-x86 conflicts with the newer qemu-utils some base images ship; apt replaces it.
-# xdotool answers the screenshot's save dialog in E2E tests; xclip reads the clipboard back.
+# xdotool answers the screenshot's save dialog in E2E tests; xclip reads the clipboard back;
+# virt-viewer's remote-viewer is the SPICE hand-off's real peer (openssl encrypts a test's ticket).
 test_pkgs=(xvfb xauth webkit2gtk-driver imagemagick gnome-keyring dbus dbus-x11 libsecret-tools
-  qemu-system-x86 chromium libxml2-utils python3-venv iproute2 xdotool xclip)
+  qemu-system-x86 chromium libxml2-utils python3-venv iproute2 xdotool xclip virt-viewer openssl)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 

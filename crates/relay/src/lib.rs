@@ -33,6 +33,7 @@
 //! ```
 
 mod error;
+pub mod forward;
 mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -50,6 +51,7 @@ mod token_file;
 mod zero_copy;
 
 pub use error::{Error, Result};
+pub use forward::{Forward, ForwardEnd, ForwardOptions, ForwardStats};
 pub use guard::{MIN_GUARDED_PORT, TargetGuard};
 pub use handshake::{MAX_REQUEST_BYTES, Rejection};
 pub use origin::{DEV_ORIGIN, OriginPolicy, OriginRefusal, TAURI_ORIGINS, host_allowed};

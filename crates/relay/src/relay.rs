@@ -15,7 +15,8 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    Error, OriginPolicy, Result, StaticToken, Target, Ticket, TicketOptions,
+    Error, Forward, ForwardOptions, OriginPolicy, Result, StaticToken, Target, Ticket,
+    TicketOptions,
     handshake::{self, Rejection},
     session::{self, EndReason, SessionEvent, SessionId, SessionInfo, SessionShared},
     ticket::{Grant, TicketStore, Token},
@@ -98,7 +99,7 @@ pub(crate) struct Inner {
     pub next_id: AtomicU64,
     pub cancel: CancellationToken,
     sessions: Mutex<HashMap<SessionId, Arc<SessionShared>>>,
-    tracker: TaskTracker,
+    pub(crate) tracker: TaskTracker,
 }
 
 impl Inner {
@@ -263,6 +264,15 @@ impl Relay {
             s.close(EndReason::ClosedByApp);
         }
         hits.len()
+    }
+
+    /// Opens a one-shot loopback TCP forward to `target` for a viewer outside the app (SPICE in
+    /// remote-viewer): see [`crate::forward`]. It ends with the relay.
+    ///
+    /// # Errors
+    /// [`Error::Bind`] when no loopback port can be bound; [`Error::Config`] for `max_live` 0.
+    pub async fn open_forward(&self, target: Target, options: ForwardOptions) -> Result<Forward> {
+        crate::forward::open(&self.inner, target, options).await
     }
 
     /// Stops accepting, closes every session (Close 1001) and waits for them up to `deadline`.

@@ -248,7 +248,7 @@ async fn drive(
 
 /// Resolves the target and connects to the first address its guard allows; a refused address is
 /// never connected to.
-async fn connect_guarded(target: &Target) -> Result<TcpStream, EndReason> {
+pub(crate) async fn connect_guarded(target: &Target) -> Result<TcpStream, EndReason> {
     let addrs = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
         .map_err(|e| EndReason::TargetUnreachable {

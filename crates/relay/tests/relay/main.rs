@@ -6,4 +6,5 @@ mod piping;
 mod qemu;
 mod recording;
 mod rejections;
+mod spice;
 mod support;

@@ -9,19 +9,18 @@ use crate::support::*;
 const QEMU: &str = "qemu-system-x86_64";
 
 /// Kills QEMU when the test ends, pass or fail. Its QMP socket lies in the temporary directory.
-struct Qemu(tokio::process::Child, tempfile::TempDir);
+pub(crate) struct Qemu(tokio::process::Child, tempfile::TempDir);
 
 impl Qemu {
-    /// The guest's screen as QEMU itself renders it (QMP `screendump`): width, height, RGB.
-    async fn screendump(&self) -> TestResult<(usize, usize, Vec<u8>)> {
+    /// Runs one QMP command and returns its `"return"` line.
+    pub(crate) async fn qmp(&self, command: serde_json::Value) -> TestResult<String> {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-        let out = self.1.path().join("screen.ppm");
         let sock = tokio::net::UnixStream::connect(self.1.path().join("qmp.sock")).await?;
         let (r, mut w) = sock.into_split();
         let mut lines = BufReader::new(r).lines();
         lines.next_line().await?; // the greeting
-        let dump = serde_json::json!({"execute": "screendump", "arguments": {"filename": out}});
-        for command in [serde_json::json!({"execute": "qmp_capabilities"}), dump] {
+        let mut last = String::new();
+        for command in [serde_json::json!({"execute": "qmp_capabilities"}), command] {
             w.write_all(format!("{command}\n").as_bytes()).await?;
             loop {
                 let line = lines.next_line().await?.ok_or("QMP closed")?;
@@ -29,10 +28,19 @@ impl Qemu {
                     return Err(format!("QMP: {line}").into());
                 }
                 if line.contains("\"return\"") {
+                    last = line;
                     break;
                 }
             }
         }
+        Ok(last)
+    }
+
+    /// The guest's screen as QEMU itself renders it (QMP `screendump`): width, height, RGB.
+    async fn screendump(&self) -> TestResult<(usize, usize, Vec<u8>)> {
+        let out = self.1.path().join("screen.ppm");
+        self.qmp(serde_json::json!({"execute": "screendump", "arguments": {"filename": out}}))
+            .await?;
         let ppm = std::fs::read(&out)?;
         // P6, width, height, 255, one whitespace byte, then RGB.
         let mut fields = Vec::new();
@@ -58,9 +66,25 @@ impl Drop for Qemu {
     }
 }
 
+/// The console server QEMU runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Display {
+    Vnc,
+    /// SPICE without a password.
+    Spice,
+}
+
 /// Starts QEMU with a VNC server on a free display; `None` (the test skips) when QEMU is not
 /// installed and `make test` did not require it.
 async fn start_qemu(test: &str) -> TestResult<Option<(Qemu, u16)>> {
+    start_qemu_with(test, Display::Vnc).await
+}
+
+/// Starts QEMU with `display`'s server on a free port (see [`start_qemu`]).
+pub(crate) async fn start_qemu_with(
+    test: &str,
+    server: Display,
+) -> TestResult<Option<(Qemu, u16)>> {
     let Some(qemu_path) = std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
             .map(|d| d.join(QEMU))
@@ -89,17 +113,14 @@ async fn start_qemu(test: &str) -> TestResult<Option<(Qemu, u16)>> {
     let port = 5900 + display;
     let dir = tempfile::tempdir()?;
     let child = Command::new(qemu_path)
-        .args([
-            "-display",
-            "none",
-            "-nodefaults",
-            "-vga",
-            "std",
-            "-m",
-            "64",
-            "-vnc",
-        ])
-        .arg(format!("127.0.0.1:{display}"))
+        .args(["-display", "none", "-nodefaults", "-vga", "std", "-m", "64"])
+        .args(match server {
+            Display::Vnc => ["-vnc".to_owned(), format!("127.0.0.1:{display}")],
+            Display::Spice => [
+                "-spice".to_owned(),
+                format!("port={port},addr=127.0.0.1,disable-ticketing=on"),
+            ],
+        })
         .arg("-qmp")
         .arg(format!(
             "unix:{},server=on,wait=off",
@@ -126,7 +147,7 @@ async fn start_qemu(test: &str) -> TestResult<Option<(Qemu, u16)>> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(up, "QEMU's VNC server did not listen on {port}");
+    assert!(up, "QEMU's {server:?} server did not listen on {port}");
     Ok(Some((qemu, port)))
 }
 
