@@ -41,6 +41,9 @@ pub enum ErrorKind {
     /// A console recording cannot be read: broken (edited, truncated), of a newer format, or
     /// not a recording; `params` say where and what.
     Recording,
+    /// The SPICE hand-off failed: remote-viewer is not installed (`problem` `missing`, with the
+    /// places looked at and what to install) or did not start (`problem` `failed`).
+    RemoteViewer,
 }
 
 /// An error as it crosses IPC and as the CLI's `--json` prints it: the stable `kind`, an English
@@ -176,6 +179,23 @@ pub enum Error {
         /// In English words.
         reason: String,
     },
+    /// remote-viewer is not installed where the app looks.
+    #[error(
+        "remote-viewer was not found (looked for {looked}): {}",
+        crate::spice::INSTALL_HINT
+    )]
+    RemoteViewerMissing {
+        /// The places looked at.
+        looked: String,
+    },
+    /// remote-viewer could not be started, or quit before it connected.
+    #[error("remote-viewer ({program}) did not open the console: {why}")]
+    RemoteViewerFailed {
+        /// The program run.
+        program: String,
+        /// What happened.
+        why: String,
+    },
     /// A file the user chose could not be written (a screenshot).
     #[error("cannot write {path}: {source}")]
     File {
@@ -201,6 +221,9 @@ impl Error {
             Self::Vault(V::Corrupt { .. } | V::NewerVersion { .. }) => ErrorKind::ProfileFile,
             Self::Vault(_) => ErrorKind::Internal,
             Self::Store(_) | Self::File { .. } => ErrorKind::Storage,
+            Self::RemoteViewerMissing { .. } | Self::RemoteViewerFailed { .. } => {
+                ErrorKind::RemoteViewer
+            }
             Self::OpenNebula(e) => one_kind(e),
             Self::Relay(
                 onedeck_relay::Error::RecordingBroken { .. }
@@ -296,6 +319,16 @@ impl Error {
                     put!("value", json!(v));
                 }
                 put!("detail", json!(reason));
+            }
+            Self::RemoteViewerMissing { looked } => {
+                put!("problem", json!("missing"));
+                put!("looked", json!(looked));
+                put!("hint", json!(crate::spice::INSTALL_HINT));
+            }
+            Self::RemoteViewerFailed { program, why } => {
+                put!("problem", json!("failed"));
+                put!("program", json!(program));
+                put!("detail", json!(why));
             }
             Self::File { path, source } => {
                 put!("path", json!(path));

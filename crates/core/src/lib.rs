@@ -17,15 +17,16 @@
 mod deck;
 mod error;
 pub mod screenshot;
+pub mod spice;
 mod typing;
 pub mod view;
 
 pub use deck::{
     CONSOLE_IDLE_TIMEOUT, ConsoleLink, DEMO_PROFILE_ID, DIRECT_PROFILE_ID, Deck, DeckConfig,
     DemoPolicy, ExportFormat, LINK_SCHEME, MAX_AUDIT_ROWS, MAX_MONITORING_RANGE_SECS,
-    MAX_REPLAY_CHUNKS, MAX_VM_NAME_LEN, Retention, SecretBackend, SecretRemoved, WATCH_FIRST_DELAY,
-    WATCH_LIMIT, WATCH_MAX_DELAY, console_link, demo_profile_id, export_text, is_settled,
-    parse_console_link,
+    MAX_REPLAY_CHUNKS, MAX_VM_NAME_LEN, Retention, SecretBackend, SecretRemoved, SpiceConfig,
+    WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, console_link, demo_profile_id, export_text,
+    is_settled, parse_console_link,
 };
 pub use error::{Error, ErrorKind, ErrorView, Result};
 /// The ids and action names of the OpenNebula client, as both front ends pass them.

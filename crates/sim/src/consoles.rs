@@ -1,6 +1,7 @@
-//! One VNC server per running VM, at its GRAPHICS/PORT on 127.0.0.1: the built-in RFB server or a
-//! QEMU process. Opened when a VM reaches a console state, closed on poweroff/stop/undeploy/
-//! terminate, dropped and reopened on reboot.
+//! One console server per running VM, at its GRAPHICS/PORT on 127.0.0.1: for TYPE=VNC the
+//! built-in RFB server or a QEMU process, for TYPE=SPICE a QEMU process with its SPICE server
+//! (in either mode: the built-in server speaks only RFB). Opened when a VM reaches a console
+//! state, closed on poweroff/stop/undeploy/terminate, dropped and reopened on reboot.
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -30,6 +31,7 @@ enum Server {
 
 struct Entry {
     port: u16,
+    spice: bool,
     generation: u64,
     password: Option<String>,
     server: Server,
@@ -77,19 +79,27 @@ impl Consoles {
         for id in dirty {
             let want = w.vms.get(&id).and_then(|vm| {
                 let port = vm.vnc_port()?;
-                (vm.console_up() && vm.has_vnc())
-                    .then(|| (port, vm.console_gen, vm.vnc_password(), vm.name.clone()))
+                let spice = vm.has_spice();
+                (vm.console_up() && (vm.has_vnc() || spice)).then(|| {
+                    (
+                        port,
+                        vm.console_gen,
+                        vm.vnc_password(),
+                        vm.name.clone(),
+                        spice,
+                    )
+                })
             });
             let keep = match (open.get(&id), &want) {
-                (Some(e), Some((port, _, password, _))) => {
-                    e.port == *port && &e.password == password
+                (Some(e), Some((port, _, password, _, spice))) => {
+                    e.port == *port && &e.password == password && e.spice == *spice
                 }
                 _ => false,
             };
             if keep {
                 // Same port and password: a reboot drops the sessions and redraws the screen
                 // without giving up the listening socket.
-                if let (Some(e), Some((_, generation, _, name))) = (open.get_mut(&id), &want)
+                if let (Some(e), Some((_, generation, _, name, _))) = (open.get_mut(&id), &want)
                     && e.generation != *generation
                 {
                     e.generation = *generation;
@@ -108,7 +118,7 @@ impl Consoles {
             if let Some(e) = open.remove(&id) {
                 stop(e);
             }
-            let Some((port, generation, password, name)) = want else {
+            let Some((port, generation, password, name, spice)) = want else {
                 continue;
             };
             if open.len() >= self.max {
@@ -123,16 +133,20 @@ impl Consoles {
                 }
                 continue;
             }
-            let server = match self.mode {
-                VncMode::Builtin => start_builtin(id, port, &name, password.clone()),
-                VncMode::Qemu => start_qemu(port, password.as_deref()),
-                VncMode::None => None,
+            let server = match (self.mode, spice) {
+                (VncMode::None, _) => None,
+                (_, true) => start_qemu(QemuDisplay::Spice(port), password.as_deref()),
+                (VncMode::Builtin, false) => start_builtin(id, port, &name, password.clone()),
+                (VncMode::Qemu, false) => port
+                    .checked_sub(5900)
+                    .and_then(|d| start_qemu(QemuDisplay::Vnc(d), password.as_deref())),
             };
             if let Some(server) = server {
                 open.insert(
                     id,
                     Entry {
                         port,
+                        spice,
                         generation,
                         password,
                         server,
@@ -299,8 +313,26 @@ impl Drop for SecretFile {
     }
 }
 
-fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
-    let display = port.checked_sub(5900)?;
+/// The console server a QEMU child runs.
+#[derive(Debug, Clone, Copy)]
+enum QemuDisplay {
+    /// VNC display N (port 5900 + N).
+    Vnc(u16),
+    /// SPICE on this port.
+    Spice(u16),
+}
+
+impl QemuDisplay {
+    fn port(self) -> u16 {
+        match self {
+            Self::Vnc(d) => 5900 + d,
+            Self::Spice(p) => p,
+        }
+    }
+}
+
+fn start_qemu(display: QemuDisplay, password: Option<&str>) -> Option<Server> {
+    let port = display.port();
     let secret = match password {
         Some(pw) => Some(SecretFile::new(port, pw)?),
         None => None,
@@ -341,21 +373,35 @@ fn start_qemu(port: u16, password: Option<&str>) -> Option<Server> {
     Some(Server::Qemu { task, reboot })
 }
 
-fn spawn_qemu(vnc_display: u16, secret: Option<&SecretFile>) -> Option<tokio::process::Child> {
+fn spawn_qemu(display: QemuDisplay, secret: Option<&SecretFile>) -> Option<tokio::process::Child> {
     let mut cmd = tokio::process::Command::new("qemu-system-x86_64");
     cmd.args(["-display", "none", "-nodefaults", "-vga", "std", "-m", "64"]);
-    match secret {
-        Some(file) => {
-            // A secret object read from a 0600 file (QEMU 7+): VNC auth with the VM's PASSWD.
-            cmd.arg("-object").arg(format!(
-                "secret,id=vncpw,format=raw,file={}",
-                file.0.display()
-            ));
-            cmd.arg("-vnc")
-                .arg(format!("127.0.0.1:{vnc_display},password-secret=vncpw"));
+    if let Some(file) = secret {
+        // A secret object read from a 0600 file (QEMU 7+): the console's auth with the VM's
+        // PASSWD.
+        cmd.arg("-object").arg(format!(
+            "secret,id=consolepw,format=raw,file={}",
+            file.0.display()
+        ));
+    }
+    let auth = if secret.is_some() {
+        "password-secret=consolepw"
+    } else {
+        ""
+    };
+    match display {
+        QemuDisplay::Vnc(d) => {
+            let sep = if auth.is_empty() { "" } else { "," };
+            cmd.arg("-vnc").arg(format!("127.0.0.1:{d}{sep}{auth}"));
         }
-        None => {
-            cmd.arg("-vnc").arg(format!("127.0.0.1:{vnc_display}"));
+        QemuDisplay::Spice(port) => {
+            let auth = if auth.is_empty() {
+                "disable-ticketing=on"
+            } else {
+                auth
+            };
+            cmd.arg("-spice")
+                .arg(format!("port={port},addr=127.0.0.1,{auth}"));
         }
     }
     cmd.stdin(Stdio::null())
@@ -365,7 +411,8 @@ fn spawn_qemu(vnc_display: u16, secret: Option<&SecretFile>) -> Option<tokio::pr
     match cmd.spawn() {
         Ok(child) => Some(child),
         Err(e) => {
-            tracing::warn!(vnc_display, error = %e, "cannot start qemu-system-x86_64");
+            let server = display;
+            tracing::warn!(?server, error = %e, "cannot start qemu-system-x86_64");
             None
         }
     }

@@ -857,6 +857,15 @@ impl Vm {
             .is_some_and(|t| t.eq_ignore_ascii_case("vnc"))
     }
 
+    /// Whether GRAPHICS/TYPE is SPICE.
+    pub fn has_spice(&self) -> bool {
+        self.template
+            .vectors("GRAPHICS")
+            .next()
+            .and_then(|g| vget(g, "TYPE"))
+            .is_some_and(|t| t.eq_ignore_ascii_case("spice"))
+    }
+
     /// Whether the VM is on a host with its console up (Sunstone's console states).
     pub fn console_up(&self) -> bool {
         self.state == state::ACTIVE

@@ -696,11 +696,12 @@ impl World {
     }
 
     /// Reserves the VM's VNC port by oned's rule (API.md §4.2). Err = requested port taken.
+    /// SPICE consoles take theirs from the same VNC_PORTS range, as oned's do.
     fn reserve_port(&mut self, id: u32) -> Result<(), String> {
         let Some(vm) = self.vms.get(&id) else {
             return Ok(());
         };
-        if !vm.has_vnc() {
+        if !vm.has_vnc() && !vm.has_spice() {
             return Ok(());
         }
         if let Some(p) = vm.vnc_port() {

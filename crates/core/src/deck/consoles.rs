@@ -201,6 +201,18 @@ fn checked_target(
             vm_name: vm.name.clone(),
             reason,
         })?;
+    let guard = target_guard(profile, vm, &target, guard_local_endpoints)?;
+    Ok((target, guard))
+}
+
+/// The guard a console target of `profile` gets, or [`Error::UnsafeTarget`] when its literal
+/// address is refused outright.
+pub(super) fn target_guard(
+    profile: &Profile,
+    vm: &Vm,
+    target: &ConsoleTarget,
+    guard_local_endpoints: bool,
+) -> Result<TargetGuard> {
     let guard = if profile.endpoint_on_loopback() && !guard_local_endpoints {
         TargetGuard::Any
     } else {
@@ -214,5 +226,5 @@ fn checked_target(
             why,
         });
     }
-    Ok((target, guard))
+    Ok(guard)
 }

@@ -25,6 +25,7 @@ mod recordings;
 mod renewal;
 mod replay;
 mod sessions;
+mod spice;
 mod templates;
 mod vms;
 mod watch;
@@ -96,6 +97,18 @@ pub struct DeckConfig {
     pub guard_local_endpoints: bool,
     /// How long recordings are kept and how much disk they may take.
     pub retention: Retention,
+    /// The SPICE hand-off's viewer and where its connection files go.
+    pub spice: SpiceConfig,
+}
+
+/// How SPICE consoles are handed to remote-viewer.
+#[derive(Debug, Clone, Default)]
+pub struct SpiceConfig {
+    /// The program to run; `None` = `$ONEDECK_REMOTE_VIEWER`, else `remote-viewer` on `PATH`
+    /// or in its usual install places.
+    pub remote_viewer: Option<PathBuf>,
+    /// Where `.vv` files go; `None` = the per-user runtime directory (see [`crate::spice`]).
+    pub vv_dir: Option<PathBuf>,
 }
 
 /// How long console recordings are kept and how much disk they may take: the oldest go first,
@@ -144,6 +157,7 @@ impl Default for DeckConfig {
             renewal_interval: Duration::from_secs(60),
             guard_local_endpoints: false,
             retention: Retention::default(),
+            spice: SpiceConfig::default(),
         }
     }
 }
@@ -200,6 +214,7 @@ struct LiveSession {
 struct Inner {
     profiles: ProfileStore,
     guard_local_endpoints: bool,
+    spice: SpiceConfig,
     secret_backend: SecretBackend,
     /// The connected OS keyring (or the memory store), dropped after a keyring failure.
     secrets: Mutex<Option<Arc<SecretStore>>>,
@@ -286,6 +301,7 @@ impl Deck {
             inner: Arc::new(Inner {
                 profiles,
                 guard_local_endpoints: config.guard_local_endpoints,
+                spice: config.spice.clone(),
                 secret_backend: config.secrets.clone(),
                 secrets: Mutex::new(secrets),
                 store: Mutex::new(store),

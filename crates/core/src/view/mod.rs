@@ -232,6 +232,9 @@ pub struct VmSummary {
     pub memory_mib: Option<u64>,
     /// True when a VNC console can be opened now.
     pub console: bool,
+    /// True when the console is SPICE and can be handed to remote-viewer now.
+    #[serde(default)]
+    pub spice: bool,
 }
 
 impl VmSummary {
@@ -251,6 +254,7 @@ impl VmSummary {
             console: vm
                 .console_target(&std::collections::BTreeMap::new())
                 .is_ok(),
+            spice: vm.spice_target(&std::collections::BTreeMap::new()).is_ok(),
         }
     }
 }
@@ -269,6 +273,20 @@ pub struct Inventory {
     pub stale_reason: Option<String>,
     /// The VMs, by ascending id.
     pub vms: Vec<VmSummary>,
+}
+
+/// A SPICE console handed to remote-viewer ([`crate::Deck::spice_open`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpiceHandoff {
+    /// The VM's id.
+    pub vm_id: VmId,
+    /// The VM's name.
+    pub vm_name: String,
+    /// The remote-viewer program that was started.
+    pub viewer: String,
+    /// True when the viewer connected before the call returned (false: still starting).
+    pub connected: bool,
 }
 
 /// What the shell needs to open (or focus) a console window.

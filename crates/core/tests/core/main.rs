@@ -5,6 +5,7 @@ mod consoles;
 mod demo;
 mod profiles;
 mod recording;
+mod spice;
 mod support;
 mod tokens;
 mod vms;

@@ -1,4 +1,5 @@
-//! Where a VM's console is: the target the relay dials, or why there is none (API.md §4).
+//! Where a VM's console is: the target the relay dials (VNC) or forwards to remote-viewer
+//! (SPICE), or why there is none (API.md §4).
 
 use std::collections::BTreeMap;
 
@@ -43,9 +44,12 @@ pub enum NoConsole {
     /// The template has no `GRAPHICS`.
     #[error("the VM has no graphics console")]
     NoGraphics,
-    /// The console is SPICE, which OneDeck does not speak.
+    /// The console is SPICE: OneDeck hands it to remote-viewer ([`Vm::spice_target`]).
     #[error("the VM's console is SPICE only")]
     SpiceOnly,
+    /// A SPICE hand-off was asked for a console that is not SPICE.
+    #[error("the VM's console is not SPICE")]
+    NotSpice,
     /// The console type is neither VNC nor SPICE.
     #[error("the VM's console type {kind:?} is not supported")]
     Unsupported {
@@ -66,12 +70,47 @@ fn console_lcm(lcm: LcmState) -> bool {
 }
 
 impl Vm {
-    /// Where to connect for this VM's console, or why there is none. `overrides` maps OpenNebula
-    /// host names to addresses reachable from this machine (the endpoint's setting).
+    /// Where to connect for this VM's VNC console, or why there is none. `overrides` maps
+    /// OpenNebula host names to addresses reachable from this machine (the endpoint's setting).
     ///
     /// # Errors
     /// A [`NoConsole`] reason: not running, never deployed, no graphics, SPICE only, no port.
     pub fn console_target(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<ConsoleTarget, NoConsole> {
+        match &self.graphics_type()? {
+            GraphicsType::Vnc => self.graphics_target(overrides),
+            GraphicsType::Spice => Err(NoConsole::SpiceOnly),
+            GraphicsType::Other(kind) => Err(NoConsole::Unsupported { kind: kind.clone() }),
+        }
+    }
+
+    /// Where to connect for this VM's SPICE console (for remote-viewer), or why there is none.
+    ///
+    /// # Errors
+    /// As [`Vm::console_target`], with [`NoConsole::NotSpice`] for a VNC console.
+    pub fn spice_target(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<ConsoleTarget, NoConsole> {
+        match &self.graphics_type()? {
+            GraphicsType::Spice => self.graphics_target(overrides),
+            GraphicsType::Vnc => Err(NoConsole::NotSpice),
+            GraphicsType::Other(kind) => Err(NoConsole::Unsupported { kind: kind.clone() }),
+        }
+    }
+
+    fn graphics_type(&self) -> Result<GraphicsType, NoConsole> {
+        self.template
+            .graphics
+            .as_ref()
+            .map(|g| g.graphics_type.clone())
+            .ok_or(NoConsole::NoGraphics)
+    }
+
+    /// The target of `GRAPHICS`, whatever its type, when the VM runs on a host.
+    fn graphics_target(
         &self,
         overrides: &BTreeMap<String, String>,
     ) -> Result<ConsoleTarget, NoConsole> {
@@ -80,11 +119,6 @@ impl Vm {
             .graphics
             .as_ref()
             .ok_or(NoConsole::NoGraphics)?;
-        match &graphics.graphics_type {
-            GraphicsType::Vnc => {}
-            GraphicsType::Spice => return Err(NoConsole::SpiceOnly),
-            GraphicsType::Other(kind) => return Err(NoConsole::Unsupported { kind: kind.clone() }),
-        }
         let history = self.current_history();
         if history.is_none()
             && matches!(

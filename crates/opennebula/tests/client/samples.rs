@@ -432,6 +432,13 @@ fn older_documents_decode_their_common_fields() -> Result<(), Box<dyn std::error
         vm.console_target(&BTreeMap::new()).err(),
         Some(NoConsole::SpiceOnly)
     );
+    // Shutting down, the domain still runs: its SPICE console can still be handed off.
+    assert_eq!(
+        vm.spice_target(&BTreeMap::new())
+            .map(|t| t.hostname)
+            .as_deref(),
+        Ok("sam")
+    );
     assert_eq!(
         vm.current_history().map(|h| h.hostname.as_str()),
         Some("sam")
@@ -459,6 +466,13 @@ fn older_documents_decode_their_common_fields() -> Result<(), Box<dyn std::error
     assert_eq!(
         old.console_target(&BTreeMap::new()).err(),
         Some(NoConsole::SpiceOnly)
+    );
+    // The SPICE hand-off gets the same host and port the history record and GRAPHICS name.
+    let spice = old.spice_target(&BTreeMap::new());
+    assert_eq!(
+        spice.as_ref().map(|t| (t.host.as_str(), t.port)),
+        Ok(("hyp101", 5960)),
+        "{spice:?}"
     );
     for f in [
         "quattor_rpc_list_vm.xml",
