@@ -12,6 +12,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     "inventory_cached",
     "inventory_refresh",
     "console_open",
+    "console_spice_open",
     "console_connect",
     "console_last_end",
     "console_keys",

@@ -1,7 +1,8 @@
 //! Console windows: opened from the main window, connected from their own.
 
 use onedeck_core::{
-    ConsoleEnd, ConsoleGrant, ConsoleSettings, Deck, ProfileId, SendKey, TypingPlan, VmId,
+    ConsoleEnd, ConsoleGrant, ConsoleSettings, Deck, ProfileId, SendKey, SpiceHandoff, TypingPlan,
+    VmId,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
@@ -26,6 +27,16 @@ pub async fn console_open(
         return Err(e.into());
     }
     Ok(())
+}
+
+/// Hands a SPICE VM's console to remote-viewer through a one-shot loopback forward of the relay.
+#[tauri::command]
+pub async fn console_spice_open(
+    deck: State<'_, Deck>,
+    id: ProfileId,
+    vm_id: VmId,
+) -> Result<SpiceHandoff, CommandError> {
+    Ok(deck.spice_open(&id, vm_id).await?)
 }
 
 /// A fresh single-use relay ticket and the VNC password, for the calling console window only.

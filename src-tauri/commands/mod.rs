@@ -20,6 +20,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         inventory::inventory_cached,
         inventory::inventory_refresh,
         console::console_open,
+        console::console_spice_open,
         console::console_connect,
         console::console_last_end,
         console::console_keys,

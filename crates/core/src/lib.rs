@@ -43,6 +43,6 @@ pub use view::{
     ActionAccepted, AuditEntry, AuditQuery, AuditVerification, AuthModeName, BulkResult,
     CapacityInput, ConsoleEnd, ConsoleGrant, ConsoleSettings, ConsoleWindow, CreateRequest,
     Created, DeckEvent, Inventory, MonitoringSeries, OperationState, ProfileInput, ProfileSummary,
-    Reinstalled, ReplayInfo, ScaleMode, SecretStorage, SnapshotCreated, StateClass,
+    Reinstalled, ReplayInfo, ScaleMode, SecretStorage, SnapshotCreated, SpiceHandoff, StateClass,
     TemplateSummary, VmDetails, VmFilterName, VmOperation, VmSummary, WindowSize,
 };

@@ -15,6 +15,7 @@ function vm(id: number, name: string, owner: string, ips: string[]): VmSummary {
     vcpu: 1,
     memoryMib: 512,
     console: true,
+    spice: false,
   };
 }
 

@@ -4,6 +4,7 @@ import { nextDelay } from "../lib/backoff";
 import type { ErrorBanner } from "../lib/errors.svelte";
 import {
   consoleOpen,
+  consoleSpiceOpen,
   inventoryCached,
   inventoryRefresh,
   IpcError,
@@ -105,6 +106,16 @@ export class InventoryState {
       await consoleOpen({ id: this.profileId, vmId: vm.id });
     } catch (error) {
       this.#errors.show(error, "console_open");
+    }
+  }
+
+  /** Hands a SPICE VM's console to remote-viewer; a failure (none installed…) goes to the banner. */
+  async openSpice(vm: VmSummary): Promise<void> {
+    if (this.profileId === null || !vm.spice) return;
+    try {
+      await consoleSpiceOpen({ id: this.profileId, vmId: vm.id });
+    } catch (error) {
+      this.#errors.show(error, "console_spice_open");
     }
   }
 

@@ -136,8 +136,8 @@ describe("InventoryState", () => {
     await state.show("p");
     state.inventory = inventory({
       vms: [
-        { id: 1, name: "alpha", owner: "a", group: "g", state: "RUNNING", stateClass: "running", host: null, ips: [], vcpu: 1, memoryMib: 1, console: true },
-        { id: 2, name: "beta", owner: "b", group: "g", state: "RUNNING", stateClass: "running", host: null, ips: [], vcpu: 1, memoryMib: 1, console: true },
+        { id: 1, name: "alpha", owner: "a", group: "g", state: "RUNNING", stateClass: "running", host: null, ips: [], vcpu: 1, memoryMib: 1, console: true, spice: false },
+        { id: 2, name: "beta", owner: "b", group: "g", state: "RUNNING", stateClass: "running", host: null, ips: [], vcpu: 1, memoryMib: 1, console: true, spice: false },
       ],
     });
     state.query = "bet";
@@ -188,6 +188,7 @@ describe("InventoryState", () => {
       vcpu: 1,
       memoryMib: 1,
       console: false,
+      spice: false,
     });
     await shell(null, [inventory({ vms: [row(1), row(3)] })]);
     const { state } = await setup();

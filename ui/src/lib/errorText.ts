@@ -22,6 +22,7 @@ const kindKeys: Record<ErrorKind | "unknown", MessageKey> = {
   storage: "error_kind_storage",
   allocation: "error_kind_allocation",
   recording: "error_kind_recording",
+  remoteViewer: "error_kind_remote_viewer",
   unknown: "error_kind_unknown",
 };
 
@@ -99,6 +100,9 @@ export function describeError(error: IpcError): ErrorText {
   const kind = t(kindKeys[error.kind]);
   const oned = error.oned;
   if (oned !== null) return { kind, detail: oned, fromOned: true };
+  if (error.kind === "remoteViewer" && error.text("problem") === "missing") {
+    return { kind, detail: t("remote_viewer_missing"), fromOned: false };
+  }
   const problem = problemOf(error);
   if (problem) {
     const text = problemText(problem);

@@ -68,6 +68,18 @@ export interface VmSummary {
   memoryMib: number | null;
   /** Has a VNC console that can be opened now. */
   console: boolean;
+  /** Has a SPICE console that can be handed to remote-viewer now. */
+  spice: boolean;
+}
+
+/** A SPICE console handed to remote-viewer (`console_spice_open`). */
+export interface SpiceHandoff {
+  vmId: number;
+  vmName: string;
+  /** The remote-viewer program that was started. */
+  viewer: string;
+  /** True when it connected before the call returned (false: still starting). */
+  connected: boolean;
 }
 
 /** A profile's VM list, live or cached. */

@@ -86,9 +86,10 @@ describe("ipc", () => {
         command: "sign_in",
       });
     }
-    expect(errorKinds).toHaveLength(17);
+    expect(errorKinds).toHaveLength(18);
     expect(errorKinds).toContain("allocation");
     expect(errorKinds).toContain("recording");
+    expect(errorKinds).toContain("remoteViewer");
   });
 
   it("keeps unknown error shapes readable", async () => {

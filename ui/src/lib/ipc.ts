@@ -3,7 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
-import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, ConsoleKeys, ConsoleSettings, TypingPlan, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
+import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, SpiceHandoff, ConsoleKeys, ConsoleSettings, TypingPlan, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
 
 export * from "./ipc-types";
 
@@ -26,6 +26,7 @@ export const errorKinds = [
   "storage",
   "allocation",
   "recording",
+  "remoteViewer",
 ] as const;
 
 /** One of the shell's error codes. */
@@ -161,6 +162,11 @@ export function inventoryRefresh(args: { id: string }): Promise<Inventory> {
 /** Opens (or focuses) the console window of a VM. */
 export function consoleOpen(args: { id: string; vmId: number }): Promise<void> {
   return call<void>("console_open", { ...args });
+}
+
+/** Main window: hands a SPICE VM's console to remote-viewer through a one-shot loopback forward. */
+export function consoleSpiceOpen(args: { id: string; vmId: number }): Promise<SpiceHandoff> {
+  return call<SpiceHandoff>("console_spice_open", { ...args });
 }
 
 /** Console windows only: how this window's last session ended; null until the app has learnt it. */

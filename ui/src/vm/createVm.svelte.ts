@@ -226,5 +226,6 @@ function placeholder(id: number, name: string, template: TemplateSummary): VmSum
     vcpu: template.vcpu,
     memoryMib: template.memoryMib,
     console: false,
+    spice: false,
   };
 }

@@ -102,6 +102,7 @@ describe("VmActions", () => {
       vcpu: 1,
       memoryMib: 1,
       console: false,
+      spice: false,
     };
     actions.applyChange({ profileId: "p", vmId: 3, vm: summary, settled: false });
     expect(actions.pendingOf(3)).toBe("resume");

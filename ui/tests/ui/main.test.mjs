@@ -43,6 +43,7 @@ function vm(id, name, overrides = {}) {
     vcpu: 2,
     memoryMib: 2048,
     console: true,
+    spice: false,
     ...overrides,
   };
 }
@@ -281,7 +282,7 @@ test("the console button is disabled without a console and opens one otherwise",
     const off = page.locator('[data-testid="vm-row"][data-vm-id="12"] [data-testid="vm-console"]');
     assert.equal(await off.isDisabled(), true);
     const why = await off.locator("xpath=..").getAttribute("title");
-    assert.match(why ?? "", /not running or has no VNC/);
+    assert.match(why ?? "", /not running or has no graphics/);
     await off.click({ force: true });
 
     // Double-click opens the details panel now (vms.test.mjs); the console is the button's job.
@@ -296,6 +297,52 @@ test("the console button is disabled without a console and opens one otherwise",
       ],
       "the disabled button opened nothing",
     );
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a SPICE row hands its console to remote-viewer, and says what to install when there is none", async () => {
+  const spiceVm = vm(30, "win-desktop", { console: false, spice: true });
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo],
+    inventory_cached: null,
+    inventory_refresh: inventory({ vms: [...vms, spiceVm] }),
+    console_spice_open: {
+      sequence: [
+      { vmId: 30, vmName: "win-desktop", viewer: "/usr/bin/remote-viewer", connected: true },
+      {
+        reject: {
+          kind: "remoteViewer",
+          message: "remote-viewer was not found (looked for remote-viewer on PATH)",
+          params: { problem: "missing", looked: "remote-viewer on PATH" },
+        },
+      },
+      ],
+    },
+  });
+  try {
+    const row = page.locator('[data-testid="vm-row"][data-vm-id="30"]');
+    await row.waitFor();
+    assert.equal(await row.getByTestId("vm-console").count(), 0, "no VNC button on a SPICE row");
+    const spice = row.getByTestId("vm-spice");
+    assert.equal((await spice.innerText()).trim(), "SPICE console");
+    assert.match((await spice.getAttribute("title")) ?? "", /remote-viewer/);
+    assert.equal(await page.locator('[data-testid="vm-row"][data-vm-id="3"] [data-testid="vm-spice"]').count(), 0);
+
+    await spice.click();
+    await page.waitForFunction(() => window.__ipcCalls.filter((c) => c.cmd === "console_spice_open").length === 1);
+    assert.deepEqual((await ipcCalls(page, "console_spice_open")).map((c) => c.args), [{ id: "demo", vmId: 30 }]);
+    assert.equal(await page.getByTestId("error-banner").count(), 0, "a hand-off that worked shows no error");
+
+    await spice.click();
+    const banner = page.getByTestId("error-banner");
+    await banner.waitFor();
+    const text = await banner.innerText();
+    assert.match(text, /could not be opened in remote-viewer/);
+    assert.match(text, /apt install virt-viewer/);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

@@ -29,6 +29,7 @@ export function vm(id, name, overrides = {}) {
     vcpu: 2,
     memoryMib: 2048,
     console: true,
+    spice: false,
     ...overrides,
   };
 }
