@@ -186,10 +186,11 @@ def add_endpoint_and_list(app, wait, name: str, url: str, user: str, password: s
     item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
     app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
+    # A SPICE row has no VNC Console button at all.
     return [
         r
         for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-        if r.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").is_enabled()
+        if any(b.is_enabled() for b in r.find_elements(By.CSS_SELECTOR, "[data-testid=vm-console]"))
     ]
 
 

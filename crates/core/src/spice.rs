@@ -114,8 +114,8 @@ impl VvFile<'_> {
             out += &format!("password={}\n", one_line(pw));
         }
         out += &format!("title={}\n", one_line(self.title));
-        // The viewer deletes the file as soon as it has read it; these keys are the app's own
-        // console's habits (docs/CONSOLE.md).
+        // The viewer deletes the file as soon as it has read it; the keys after it are
+        // virt-viewer's usual release-cursor and full-screen bindings.
         out += "delete-this-file=1\nsecure-attention=ctrl+alt+end\nrelease-cursor=shift+f12\n\
                 toggle-fullscreen=shift+f11\n";
         out
