@@ -180,8 +180,9 @@ where
         let mut shared = [0u8; 1];
         stream.read_exact(&mut shared).await?;
         let mut init = Vec::with_capacity(24 + desktop.len());
-        init.extend_from_slice(&WIDTH.to_be_bytes());
-        init.extend_from_slice(&HEIGHT.to_be_bytes());
+        let (width, height) = screen.size();
+        init.extend_from_slice(&width.to_be_bytes());
+        init.extend_from_slice(&height.to_be_bytes());
         init.extend_from_slice(&PixelFormat::NATIVE.to_bytes());
         init.extend_from_slice(&(desktop.len() as u32).to_be_bytes());
         init.extend_from_slice(desktop.as_bytes());
@@ -204,6 +205,13 @@ where
     clips.mark_unchanged();
     let mut sent_version: Option<u64> = None;
     let mut pending = false;
+    // The size this viewer knows, and whether it speaks ExtendedDesktopSize / DesktopSize.
+    let mut view = View {
+        size: screen.size(),
+        extended: false,
+        desktop_size: false,
+        announced: false,
+    };
     loop {
         tokio::select! {
             msg = read_u8(&mut stream) => {
@@ -225,8 +233,14 @@ where
                         let mut b = [0u8; 3];
                         stream.read_exact(&mut b).await?;
                         let n = u16::from_be_bytes([b[1], b[2]]) as usize;
-                        let mut skip = vec![0u8; n * 4];
-                        stream.read_exact(&mut skip).await?;
+                        let mut list = vec![0u8; n * 4];
+                        stream.read_exact(&mut list).await?;
+                        let encodings: Vec<i32> = list
+                            .chunks_exact(4)
+                            .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect();
+                        view.extended = encodings.contains(&EXTENDED_DESKTOP_SIZE);
+                        view.desktop_size = encodings.contains(&DESKTOP_SIZE);
                     }
                     3 => {
                         let mut b = [0u8; 9];
@@ -234,7 +248,7 @@ where
                         let incremental = b[0] != 0;
                         let current = *changes.borrow_and_update();
                         if !incremental || sent_version != Some(current) {
-                            send_frame(&mut stream, &screen, &pf).await?;
+                            send_frame(&mut stream, &screen, &pf, &mut view).await?;
                             sent_version = Some(current);
                             pending = false;
                         } else {
@@ -261,6 +275,21 @@ where
                         stream.read_exact(&mut text).await?;
                         screen.viewer_clipboard(&text);
                     }
+                    251 => {
+                        // SetDesktopSize: padding, width, height, screens, padding, screens × 16.
+                        let mut b = [0u8; 7];
+                        stream.read_exact(&mut b).await?;
+                        let (w, h) = (u16::from_be_bytes([b[1], b[2]]), u16::from_be_bytes([b[3], b[4]]));
+                        let mut screens = vec![0u8; usize::from(b[5]) * 16];
+                        stream.read_exact(&mut screens).await?;
+                        // Status 0: done; 3: an invalid screen layout (a size out of bounds).
+                        let status = if b[5] >= 1 && screen.set_size(w, h) { 0 } else { 3 };
+                        view.size = screen.size();
+                        view.announced = true;
+                        let mut m = vec![0, 0, 0, 1];
+                        extended_desktop_size(&mut m, 1, status, view.size);
+                        stream.write_all(&m).await?;
+                    }
                     other => return Err(RfbError::Protocol(format!("unknown message type {other}"))),
                 }
             }
@@ -284,7 +313,7 @@ where
                     return Ok(());
                 }
                 let current = *changes.borrow_and_update();
-                send_frame(&mut stream, &screen, &pf).await?;
+                send_frame(&mut stream, &screen, &pf, &mut view).await?;
                 sent_version = Some(current);
                 pending = false;
             }
@@ -308,20 +337,89 @@ async fn fail<S: AsyncWrite + Unpin>(s: &mut S, reason: &str) -> std::io::Result
     s.write_all(&b).await
 }
 
+/// The ExtendedDesktopSize pseudo-encoding (RFB community extension).
+const EXTENDED_DESKTOP_SIZE: i32 = -308;
+/// The DesktopSize pseudo-encoding.
+const DESKTOP_SIZE: i32 = -223;
+
+/// What one viewer knows of the screen's size.
+struct View {
+    size: (u16, u16),
+    extended: bool,
+    desktop_size: bool,
+    /// An ExtendedDesktopSize rectangle was sent (it tells the viewer resizing is offered).
+    announced: bool,
+}
+
+/// An ExtendedDesktopSize rectangle: `reason` (0 server, 1 this client, 2 another client) and
+/// `status` in x and y, one screen of `size`.
+fn extended_desktop_size(out: &mut Vec<u8>, reason: u16, status: u16, size: (u16, u16)) {
+    for v in [reason, status, size.0, size.1] {
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+    out.extend_from_slice(&EXTENDED_DESKTOP_SIZE.to_be_bytes());
+    out.extend_from_slice(&[1, 0, 0, 0]);
+    out.extend_from_slice(&0u32.to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&size.0.to_be_bytes());
+    out.extend_from_slice(&size.1.to_be_bytes());
+    out.extend_from_slice(&0u32.to_be_bytes());
+}
+
 async fn send_frame<S: AsyncWrite + Unpin>(
     s: &mut S,
     screen: &Screen,
     pf: &PixelFormat,
+    view: &mut View,
 ) -> std::io::Result<()> {
+    let size = screen.size();
     let px = screen.render();
-    let mut out = Vec::with_capacity(16 + px.len() * 4);
-    out.extend_from_slice(&[0, 0, 0, 1]);
-    out.extend_from_slice(&0u16.to_be_bytes());
-    out.extend_from_slice(&0u16.to_be_bytes());
-    out.extend_from_slice(&WIDTH.to_be_bytes());
-    out.extend_from_slice(&HEIGHT.to_be_bytes());
+    // A screen of another size than the viewer knows needs a size rectangle first; a viewer that
+    // speaks neither pseudo-encoding gets the pixels of the part it knows.
+    let (w, h) = if size == view.size || view.extended || view.desktop_size {
+        size
+    } else {
+        view.size
+    };
+    let mut out = Vec::with_capacity(32 + usize::from(w) * usize::from(h) * 4);
+    let resize = size != view.size && (view.extended || view.desktop_size);
+    let announce = view.extended && !view.announced;
+    out.extend_from_slice(&[0, 0, 0]);
+    out.push(1 + u8::from(resize || announce));
+    if view.extended && (resize || announce) {
+        extended_desktop_size(&mut out, 0, 0, size);
+        view.announced = true;
+    } else if resize {
+        for v in [0, 0, size.0, size.1] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&DESKTOP_SIZE.to_be_bytes());
+    }
+    if resize {
+        view.size = size;
+    }
+    for v in [0, 0, w, h] {
+        out.extend_from_slice(&v.to_be_bytes());
+    }
     out.extend_from_slice(&0i32.to_be_bytes());
-    pf.encode(&px, &mut out);
+    if (w, h) == size {
+        pf.encode(&px, &mut out);
+    } else {
+        let cut: Vec<u32> = (0..usize::from(h))
+            .flat_map(|y| {
+                let row = y * usize::from(size.0);
+                (0..usize::from(w)).map(move |x| (row, x))
+            })
+            .map(|(row, x)| {
+                if x < usize::from(size.0) {
+                    px.get(row + x).copied().unwrap_or(0)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        pf.encode(&cut, &mut out);
+    }
     s.write_all(&out).await
 }
 

@@ -5,10 +5,14 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-/// Framebuffer width.
+/// Framebuffer width at boot.
 pub const WIDTH: u16 = 640;
-/// Framebuffer height.
+/// Framebuffer height at boot.
 pub const HEIGHT: u16 = 400;
+/// The smallest screen a viewer may ask for (SetDesktopSize).
+pub const MIN_SIZE: (u16, u16) = (320, 200);
+/// The largest screen a viewer may ask for.
+pub const MAX_SIZE: (u16, u16) = (3840, 2160);
 const SCALE: usize = 2;
 const COLS: usize = WIDTH as usize / (8 * SCALE);
 const ROWS: usize = HEIGHT as usize / (8 * SCALE);
@@ -27,6 +31,9 @@ pub struct Screen {
     from_viewer: Mutex<String>,
     /// The guest's clipboard: each line typed (on Return) goes there and to every viewer.
     to_viewer: watch::Sender<String>,
+    /// Width and height now: a viewer's SetDesktopSize changes it for every viewer, as a
+    /// guest's display driver would.
+    size: Mutex<(u16, u16)>,
     version: watch::Sender<u64>,
 }
 
@@ -48,6 +55,7 @@ impl Screen {
             events: Mutex::new(std::collections::VecDeque::new()),
             from_viewer: Mutex::new(String::new()),
             to_viewer: watch::channel(String::new()).0,
+            size: Mutex::new((WIDTH, HEIGHT)),
             version: watch::channel(0).0,
         })
     }
@@ -159,9 +167,32 @@ impl Screen {
         self.version.send_modify(|v| *v += 1);
     }
 
-    /// Renders the screen as 0x00RRGGBB pixels, row by row.
+    /// The screen's width and height now.
+    pub fn size(&self) -> (u16, u16) {
+        self.size.lock().map(|s| *s).unwrap_or((WIDTH, HEIGHT))
+    }
+
+    /// Resizes the screen, as a viewer's SetDesktopSize asks; false (and no change) outside
+    /// [`MIN_SIZE`]..=[`MAX_SIZE`].
+    pub fn set_size(&self, width: u16, height: u16) -> bool {
+        if !(MIN_SIZE.0..=MAX_SIZE.0).contains(&width)
+            || !(MIN_SIZE.1..=MAX_SIZE.1).contains(&height)
+        {
+            return false;
+        }
+        if let Ok(mut s) = self.size.lock() {
+            *s = (width, height);
+        }
+        self.version.send_modify(|v| *v += 1);
+        true
+    }
+
+    /// Renders the screen as 0x00RRGGBB pixels, row by row, at [`Screen::size`] (the text
+    /// from the top left, cut at the right and bottom edges).
     pub fn render(&self) -> Vec<u32> {
-        let mut px = vec![0x0010_1820u32; WIDTH as usize * HEIGHT as usize];
+        let (w, h) = self.size();
+        let (w, h) = (usize::from(w), usize::from(h));
+        let mut px = vec![0x0010_1820u32; w * h];
         let lines = self.lines();
         for (row, line) in lines.iter().enumerate().take(ROWS) {
             let colour = if row == 0 { 0x00ff_d75f } else { 0x00c0_ffc0 };
@@ -179,7 +210,9 @@ impl Screen {
                             for sx in 0..SCALE {
                                 let x = col * 8 * SCALE + gx * SCALE + sx;
                                 let y = row * 8 * SCALE + gy * SCALE + sy;
-                                px[y * WIDTH as usize + x] = colour;
+                                if x < w && y < h {
+                                    px[y * w + x] = colour;
+                                }
                             }
                         }
                     }

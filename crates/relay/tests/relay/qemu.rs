@@ -70,6 +70,8 @@ impl Drop for Qemu {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Display {
     Vnc,
+    /// VNC with a virtio VGA, whose display can follow a viewer's size (with a guest driver).
+    VncVirtio,
     /// SPICE without a password.
     Spice,
 }
@@ -113,9 +115,16 @@ pub(crate) async fn start_qemu_with(
     let port = 5900 + display;
     let dir = tempfile::tempdir()?;
     let child = Command::new(qemu_path)
-        .args(["-display", "none", "-nodefaults", "-vga", "std", "-m", "64"])
+        .args(["-display", "none", "-nodefaults", "-m", "64", "-vga"])
+        .arg(if server == Display::VncVirtio {
+            "virtio"
+        } else {
+            "std"
+        })
         .args(match server {
-            Display::Vnc => ["-vnc".to_owned(), format!("127.0.0.1:{display}")],
+            Display::Vnc | Display::VncVirtio => {
+                ["-vnc".to_owned(), format!("127.0.0.1:{display}")]
+            }
             Display::Spice => [
                 "-spice".to_owned(),
                 format!("port={port},addr=127.0.0.1,disable-ticketing=on"),
@@ -381,5 +390,73 @@ async fn a_recorded_qemu_console_is_rebuilt_pixel_for_pixel() -> TestResult {
     );
     relay.shutdown(Duration::from_secs(2)).await;
     qemu.0.kill().await?;
+    Ok(())
+}
+
+/// One message of QEMU's after a SetDesktopSize: the ExtendedDesktopSize rectangle of a
+/// FramebufferUpdate, as (reason, status, width, height).
+async fn extended_desktop_size(ws: &mut Ws, p: &mut Vec<u8>) -> TestResult<(u16, u16, u16, u16)> {
+    let head = take(ws, p, 4).await?;
+    assert_eq!(head[0], 0, "a FramebufferUpdate");
+    let rects = u16::from_be_bytes([head[2], head[3]]);
+    let mut found = None;
+    for _ in 0..rects {
+        let r = take(ws, p, 12).await?;
+        let v = |i: usize| u16::from_be_bytes([r[i], r[i + 1]]);
+        let enc = i32::from_be_bytes([r[8], r[9], r[10], r[11]]);
+        assert_eq!(enc, -308, "only ExtendedDesktopSize was asked for");
+        let screens = take(ws, p, 4).await?[0];
+        take(ws, p, usize::from(screens) * 16).await?;
+        found = Some((v(0), v(2), v(4), v(6)));
+    }
+    found.ok_or_else(|| "an update without rectangles".into())
+}
+
+/// SetDesktopSize through the relay to QEMU: with a virtio VGA QEMU forwards the request to the
+/// guest's display (status 4: the guest's driver decides, so a BIOS screen keeps its size); with
+/// the standard VGA it answers "invalid screen layout" (3). The console's "remote" scale mode
+/// sends exactly this.
+#[tokio::test]
+async fn remote_resize_reaches_qemu_and_its_answer_comes_back() -> TestResult {
+    for (server, status) in [(Display::VncVirtio, 4u16), (Display::Vnc, 3)] {
+        let test = "remote_resize_reaches_qemu_and_its_answer_comes_back";
+        let Some((mut qemu, port)) = start_qemu_with(test, server).await? else {
+            return Ok(());
+        };
+        let relay = relay_with(|_| {}).await?;
+        let target = onedeck_relay::Target::new("127.0.0.1", port);
+        let mut ws = connect(&relay, &ticket(&relay, target, "resize")?).await?;
+        rfb_handshake(&mut ws).await?;
+        let mut p = Vec::new();
+        // SetEncodings: Raw and ExtendedDesktopSize; QEMU announces its size at once.
+        let mut set = vec![2, 0, 0, 2];
+        set.extend_from_slice(&0i32.to_be_bytes());
+        set.extend_from_slice(&(-308i32).to_be_bytes());
+        send(&mut ws, &set).await?;
+        let (reason, first_status, w, h) = extended_desktop_size(&mut ws, &mut p).await?;
+        assert_eq!(
+            (reason, first_status),
+            (0, 0),
+            "{server:?}: the server's own size"
+        );
+        assert!(w >= 320 && h >= 200, "{server:?}: {w}x{h}");
+        let mut resize = vec![251, 0];
+        resize.extend_from_slice(&1024u16.to_be_bytes());
+        resize.extend_from_slice(&768u16.to_be_bytes());
+        resize.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        resize.extend_from_slice(&1024u16.to_be_bytes());
+        resize.extend_from_slice(&768u16.to_be_bytes());
+        resize.extend_from_slice(&[0, 0, 0, 0]);
+        send(&mut ws, &resize).await?;
+        let answer = extended_desktop_size(&mut ws, &mut p).await?;
+        assert_eq!(
+            (answer.0, answer.1),
+            (1, status),
+            "{server:?}: QEMU's answer to this client's request"
+        );
+        drop(ws);
+        relay.shutdown(Duration::from_secs(2)).await;
+        qemu.0.kill().await?;
+    }
     Ok(())
 }

@@ -155,6 +155,125 @@ async fn builtin_consoles_follow_the_vm_and_echo_keys() {
     );
 }
 
+/// One FramebufferUpdate's rectangles: (x, y, w, h, encoding, body) with Raw bodies at 32 bpp
+/// and ExtendedDesktopSize bodies of their screens.
+async fn update(s: &mut TcpStream) -> Vec<(u16, u16, u16, u16, i32, Vec<u8>)> {
+    let head = read_n(s, 4).await;
+    assert_eq!(head[0], 0, "a FramebufferUpdate");
+    let n = u16::from_be_bytes([head[2], head[3]]);
+    let mut rects = Vec::new();
+    for _ in 0..n {
+        let r = read_n(s, 12).await;
+        let v = |i: usize| u16::from_be_bytes([r[i], r[i + 1]]);
+        let enc = i32::from_be_bytes([r[8], r[9], r[10], r[11]]);
+        let body = match enc {
+            0 => read_n(s, usize::from(v(4)) * usize::from(v(6)) * 4).await,
+            -308 => {
+                let mut b = read_n(s, 4).await;
+                let screens = usize::from(b[0]);
+                b.extend(read_n(s, screens * 16).await);
+                b
+            }
+            -223 => Vec::new(),
+            other => panic!("unexpected encoding {other}"),
+        };
+        rects.push((v(0), v(2), v(4), v(6), enc, body));
+    }
+    rects
+}
+
+fn set_desktop_size(w: u16, h: u16) -> Vec<u8> {
+    let mut m = vec![251, 0];
+    m.extend_from_slice(&w.to_be_bytes());
+    m.extend_from_slice(&h.to_be_bytes());
+    m.extend_from_slice(&[1, 0]);
+    m.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+    m.extend_from_slice(&w.to_be_bytes());
+    m.extend_from_slice(&h.to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0]);
+    m
+}
+
+#[tokio::test]
+async fn a_viewer_resizes_the_builtin_screen_with_set_desktop_size() {
+    let base = free_vnc_base(16).expect("free ports");
+    let sim = start(SimConfig {
+        vnc_base: base,
+        ..SimConfig::default()
+    })
+    .await;
+    // Viewer A speaks ExtendedDesktopSize; viewer B only DesktopSize.
+    let mut a = connect(base).await.expect("A");
+    handshake(&mut a, None).await.expect("A's handshake");
+    let mut b = connect(base).await.expect("B");
+    handshake(&mut b, None).await.expect("B's handshake");
+    let encodings = |list: &[i32]| {
+        let mut m = vec![2, 0];
+        m.extend_from_slice(&(list.len() as u16).to_be_bytes());
+        for e in list {
+            m.extend_from_slice(&e.to_be_bytes());
+        }
+        m
+    };
+    a.write_all(&encodings(&[0, -308]))
+        .await
+        .expect("A's encodings");
+    b.write_all(&encodings(&[0, -223]))
+        .await
+        .expect("B's encodings");
+    let full = [3, 0, 0, 0, 0, 0, 2, 128, 1, 144];
+    a.write_all(&full).await.expect("fbur");
+    let first = update(&mut a).await;
+    assert_eq!(
+        first.len(),
+        2,
+        "the size is announced with the first update"
+    );
+    assert_eq!(
+        (first[0].0, first[0].1),
+        (0, 0),
+        "reason 0 (server), status 0"
+    );
+    assert_eq!((first[0].2, first[0].3, first[0].4), (640, 400, -308));
+    assert_eq!((first[1].2, first[1].3, first[1].4), (640, 400, 0));
+
+    // Accepted: A hears "your request, done" at once, then pixels at the new size.
+    a.write_all(&set_desktop_size(1000, 700))
+        .await
+        .expect("resize");
+    let reply = update(&mut a).await;
+    assert_eq!(reply.len(), 1);
+    let (reason, status, w, h, enc, body) = &reply[0];
+    assert_eq!((*reason, *status, *w, *h, *enc), (1, 0, 1000, 700, -308));
+    assert_eq!(body[0], 1, "one screen");
+    a.write_all(&full).await.expect("fbur");
+    let pixels = update(&mut a).await;
+    assert_eq!((pixels[0].2, pixels[0].3, pixels[0].4), (1000, 700, 0));
+    assert!(
+        pixels[0].5.chunks(4).any(|p| p != &pixels[0].5[..4]),
+        "the text is still drawn"
+    );
+
+    // B, who did not ask, learns the new size with DesktopSize before its pixels.
+    b.write_all(&full).await.expect("fbur");
+    let seen = update(&mut b).await;
+    assert_eq!(
+        seen.iter().map(|r| (r.2, r.3, r.4)).collect::<Vec<_>>(),
+        [(1000, 700, -223), (1000, 700, 0)]
+    );
+
+    // Refused: out of bounds leaves the size and says "invalid screen layout" (3).
+    a.write_all(&set_desktop_size(100, 50))
+        .await
+        .expect("resize");
+    let reply = update(&mut a).await;
+    assert_eq!(
+        (reply[0].0, reply[0].1, reply[0].2, reply[0].3),
+        (1, 3, 1000, 700)
+    );
+    sim.shutdown().await.expect("shutdown");
+}
+
 #[tokio::test]
 async fn vnc_authentication_with_the_vms_password() {
     let base = free_vnc_base(16).expect("free ports");
