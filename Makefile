@@ -53,7 +53,7 @@ lint: deps-test ui
 	cd ui && npm run check && npm run lint
 
 test-rust: deps-test ui
-	ONEDECK_REQUIRE_QEMU=1 $(IN_SESSION) $(CARGO) test --workspace
+	ONEDECK_REQUIRE_QEMU=1 ONEDECK_REQUIRE_NETNS=1 $(IN_SESSION) $(CARGO) test --workspace
 
 test-ui: deps-test ui
 	cd ui && npm run test:unit && npm run test:ui

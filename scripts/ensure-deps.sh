@@ -16,9 +16,11 @@ say() { printf 'ensure-deps: %s\n' "$*"; }
 build_pkgs=(libwebkit2gtk-4.1-dev librsvg2-dev file build-essential pkg-config)
 # qemu-system-x86 conflicts with the newer qemu-utils some base images ship; apt replaces it.
 # xdotool answers the screenshot's save dialog in E2E tests; xclip reads the clipboard back;
-# virt-viewer's remote-viewer is the SPICE hand-off's real peer (openssl encrypts a test's ticket).
+# virt-viewer's remote-viewer is the SPICE hand-off's real peer (openssl encrypts a test's ticket);
+# openssh-server's sshd runs inside the SSH tests' own network namespaces (never as a service).
 test_pkgs=(xvfb xauth webkit2gtk-driver imagemagick gnome-keyring dbus dbus-x11 libsecret-tools
-  qemu-system-x86 chromium libxml2-utils python3-venv iproute2 xdotool xclip virt-viewer openssl)
+  qemu-system-x86 chromium libxml2-utils python3-venv iproute2 xdotool xclip virt-viewer openssl
+  openssh-server openssh-client)
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
 
@@ -36,7 +38,17 @@ if command -v dpkg-query >/dev/null 2>&1; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # No package may start a system service while it installs (Debian's policy-rc.d): the tests
+    # run sshd in their own namespaces, not on this machine's port 22.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=""
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy"
+      made_policy=1
+    fi
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
+      [ -n "$made_policy" ] && $sudo rm -f "$policy"; exit 1; }
+    [ -n "$made_policy" ] && $sudo rm -f "$policy"
   else
     say "Debian packages: all present"
   fi

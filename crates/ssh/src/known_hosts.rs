@@ -132,6 +132,15 @@ impl KnownHosts {
     }
 }
 
+/// A public key from its OpenSSH line (`ssh-ed25519 AAAA… [comment]`), as
+/// [`crate::Error::HostKeyUnknown`] carries it.
+///
+/// # Errors
+/// When it is not a key.
+pub fn parse_openssh_key(line: &str) -> Result<PublicKey, String> {
+    PublicKey::from_openssh(line.trim()).map_err(|e| e.to_string())
+}
+
 /// OpenSSH's SHA256 fingerprint of `key`, as `ssh-keygen -l` prints it (`SHA256:…`).
 pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(russh::keys::HashAlg::Sha256).to_string()
