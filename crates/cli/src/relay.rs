@@ -55,6 +55,27 @@ pub struct Args {
     /// on one thread (docs/PERFORMANCE.md compares both).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Dial every target through this SSH host (its end resolves the targets' names).
+    #[arg(long, value_name = "USER@HOST[:PORT]")]
+    pub ssh: Option<String>,
+    /// A jump host on the way to --ssh, in order; repeatable.
+    #[arg(long = "ssh-jump", value_name = "USER@HOST[:PORT]", requires = "ssh")]
+    pub ssh_jump: Vec<String>,
+    /// SSH private key file; without it the ssh-agent (SSH_AUTH_SOCK) is used.
+    #[arg(long, value_name = "FILE", requires = "ssh")]
+    pub identity: Option<PathBuf>,
+    /// Read the SSH password (with --identity: the key's passphrase) from standard input's first
+    /// line.
+    #[arg(long, requires = "ssh")]
+    pub secret_stdin: bool,
+    /// known_hosts file of keys accepted here (read, and added to by --accept-host-key);
+    /// ~/.ssh/known_hosts is read too. Default: OneDeck's own, in its data directory.
+    #[arg(long, value_name = "FILE", requires = "ssh")]
+    pub known_hosts: Option<PathBuf>,
+    /// Accept and remember an SSH host key not known yet, if its fingerprint is exactly this
+    /// (`SHA256:…`, as `ssh-keygen -lf` prints it); repeatable.
+    #[arg(long, value_name = "SHA256:…", requires = "ssh")]
+    pub accept_host_key: Vec<String>,
 }
 
 /// Runs `onedeck-cli relay` until SIGINT or SIGTERM.
@@ -88,8 +109,23 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     // Before the banner: whoever reads it may send SIGTERM at once.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot listen for SIGTERM")?;
+    let via = match &args.ssh {
+        Some(dest) => Some(ssh_dialer(&args, dest).await?),
+        None => None,
+    };
+    let with_via = |tokens: Vec<onedeck_relay::StaticToken>| -> Vec<onedeck_relay::StaticToken> {
+        tokens
+            .into_iter()
+            .map(|mut t| {
+                if let Some(d) = &via {
+                    t.target = t.target.via(d.clone());
+                }
+                t
+            })
+            .collect()
+    };
     let relay = Relay::start(config).await?;
-    relay.set_static_tokens(tokens);
+    relay.set_static_tokens(with_via(tokens));
     eprintln!(
         "onedeck-cli relay: listening on ws://{} (token file {}; trusted local use only)",
         relay.local_addr(),
@@ -109,7 +145,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                     match onedeck_relay::read_token_file(&args.token_file) {
                         Ok(t) => {
                             tracing::info!(tokens = t.len(), "token file reloaded");
-                            relay.set_static_tokens(t);
+                            relay.set_static_tokens(with_via(t));
                         }
                         Err(e) => tracing::warn!(error = %e, "token file not reloaded; keeping the previous tokens"),
                     }
@@ -134,6 +170,66 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         report.sessions_closed
     );
     Ok(())
+}
+
+/// The SSH dialer of `--ssh`, connected once here so that a refused key or login shows at once.
+async fn ssh_dialer(
+    args: &Args,
+    dest: &str,
+) -> anyhow::Result<std::sync::Arc<dyn onedeck_relay::Dialer>> {
+    use onedeck_ssh::{Error as SshError, SshAuth, SshConfig, SshHop, Zeroizing};
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let mut hops = Vec::new();
+    for d in args.ssh_jump.iter().chain(std::iter::once(&dest.to_owned())) {
+        hops.push(SshHop::parse(d, &user)?);
+    }
+    let secret = if args.secret_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the secret from standard input")?;
+        Some(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+    } else {
+        None
+    };
+    let auth = match (&args.identity, secret) {
+        (Some(path), passphrase) => SshAuth::Key {
+            path: path.clone(),
+            passphrase,
+        },
+        (None, Some(password)) => SshAuth::Password(password),
+        (None, None) => SshAuth::Agent { socket: None },
+    };
+    let mut known_hosts = onedeck_core::ssh_known_hosts()?;
+    if let Some(file) = &args.known_hosts {
+        known_hosts.app_file = file.clone();
+    }
+    let config = SshConfig::new(hops, auth, known_hosts.clone());
+    let dialer = std::sync::Arc::new(onedeck_core::ssh_dialer::SshDialer::new(config));
+    for _ in 0..=args.ssh_jump.len() {
+        match dialer.tunnel().await {
+            Ok(_) => return Ok(dialer),
+            Err(SshError::HostKeyUnknown { host, port, fingerprint, key })
+                if args.accept_host_key.contains(&fingerprint) =>
+            {
+                let key = onedeck_ssh::known_hosts::parse_openssh_key(&key)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                known_hosts.remember(&host, port, &key)?;
+                eprintln!(
+                    "onedeck-cli relay: accepted the key of {host}:{port} ({fingerprint}) into {}",
+                    known_hosts.app_file.display()
+                );
+            }
+            Err(e @ SshError::HostKeyUnknown { .. }) => {
+                anyhow::bail!(
+                    "{e}. Compare it with the host's own (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` \
+                     on it), then run again with --accept-host-key <that fingerprint>"
+                )
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(dialer)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -18,6 +18,22 @@ mod deck;
 mod error;
 pub mod screenshot;
 pub mod spice;
+pub mod ssh_dialer;
+
+/// The known_hosts files OneDeck checks SSH host keys against: the user's
+/// `~/.ssh/known_hosts` (read only) and OneDeck's own `ssh_known_hosts` in its data directory
+/// (keys the user accepted).
+///
+/// # Errors
+/// When the data directory cannot be found.
+pub fn ssh_known_hosts() -> Result<onedeck_ssh::KnownHosts> {
+    let data = onedeck_store::default_data_dir()?;
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    Ok(onedeck_ssh::KnownHosts::standard(
+        home.as_deref(),
+        data.join("ssh_known_hosts"),
+    ))
+}
 mod typing;
 pub mod view;
 

@@ -32,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+mod dial;
 mod error;
 pub mod forward;
 mod frame;
@@ -50,6 +51,7 @@ mod token_file;
 #[cfg(target_os = "linux")]
 mod zero_copy;
 
+pub use dial::{DialError, DialFuture, Dialer, Via};
 pub use error::{Error, Result};
 pub use forward::{Forward, ForwardEnd, ForwardOptions, ForwardStats};
 pub use guard::{MIN_GUARDED_PORT, TargetGuard};

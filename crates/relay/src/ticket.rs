@@ -32,6 +32,9 @@ pub struct Target {
     /// What the host may resolve to ([`TargetGuard::Any`] unless the caller narrows it).
     #[serde(skip)]
     pub guard: TargetGuard,
+    /// The path to it when not a direct TCP connection (an SSH tunnel).
+    #[serde(skip)]
+    pub via: Option<crate::dial::Via>,
 }
 
 impl Target {
@@ -41,7 +44,14 @@ impl Target {
             host: host.into(),
             port,
             guard: TargetGuard::Any,
+            via: None,
         }
+    }
+
+    /// The same target, reached through `dialer` (its far end resolves the host).
+    pub fn via(mut self, dialer: std::sync::Arc<dyn crate::dial::Dialer>) -> Self {
+        self.via = Some(crate::dial::Via(dialer));
+        self
     }
 
     /// The same target, dialled only where `guard` allows.

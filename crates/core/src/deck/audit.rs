@@ -139,12 +139,17 @@ impl Deck {
                         onedeck_relay::EndReason::InputIdle { after_secs } => Some(after_secs),
                         _ => None,
                     },
-                    retry: matches!(
-                        reason,
+                    // A guest reboot, a migration or an SSH host going away is worth another
+                    // try; a refused SSH login or host key is not (the user must act).
+                    retry: match &reason {
                         onedeck_relay::EndReason::TargetClosed
-                            | onedeck_relay::EndReason::TargetLost { .. }
-                            | onedeck_relay::EndReason::TargetUnreachable { .. }
-                    ),
+                        | onedeck_relay::EndReason::TargetLost { .. }
+                        | onedeck_relay::EndReason::TargetUnreachable { .. } => true,
+                        onedeck_relay::EndReason::PathFailed { path, .. } => {
+                            matches!(path.as_str(), "ssh_unreachable" | "ssh_disconnected")
+                        }
+                        _ => false,
+                    },
                 };
                 let live = {
                     let mut consoles = lock(&self.inner.consoles);

@@ -60,6 +60,15 @@ pub enum EndReason {
         /// Why, in words.
         why: String,
     },
+    /// The path to the target failed before reaching it (an SSH host unreachable, its
+    /// authentication refused, its host key unknown or changed, its connection lost): `path`
+    /// names which part ([`crate::DialError::Path`]). Close 1011.
+    PathFailed {
+        /// Which part failed (`ssh_unreachable`, `ssh_auth`, `ssh_host_key_changed`…).
+        path: String,
+        /// In words.
+        error: String,
+    },
     /// The client broke RFC 6455 (unmasked frame, bad opcode...). Close 1002.
     ProtocolError {
         /// Which rule.
@@ -96,6 +105,7 @@ impl EndReason {
             Self::TargetLost { .. } => (1011, "lost the connection to the console target"),
             Self::TargetUnreachable { .. } => (1011, "cannot reach the console target"),
             Self::TargetRefused { .. } => (1008, "the console target is not allowed"),
+            Self::PathFailed { .. } => (1011, "the SSH path to the console target failed"),
             Self::ProtocolError { .. } => (1002, "WebSocket protocol error"),
             Self::UnsupportedData => (1003, "text frames are not supported"),
             Self::ClosedByApp => (1000, "session closed by the app"),
@@ -118,6 +128,7 @@ impl fmt::Display for EndReason {
             Self::TargetLost { error } => write!(f, "target connection lost: {error}"),
             Self::TargetUnreachable { error } => write!(f, "cannot reach target: {error}"),
             Self::TargetRefused { why } => write!(f, "target refused: {why}"),
+            Self::PathFailed { path, error } => write!(f, "path to the target failed ({path}): {error}"),
             Self::ProtocolError { detail } => write!(f, "WebSocket protocol error: {detail}"),
             Self::UnsupportedData => f.write_str("client sent a text frame"),
             Self::ClosedByApp => f.write_str("closed by the app"),

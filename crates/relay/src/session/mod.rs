@@ -249,6 +249,25 @@ async fn drive(
 /// Resolves the target and connects to the first address its guard allows; a refused address is
 /// never connected to.
 pub(crate) async fn connect_guarded(target: &Target) -> Result<TcpStream, EndReason> {
+    if let Some(via) = &target.via {
+        // The far end resolves the name: only a literal address can be checked here.
+        if let Some(why) = target.guard.refuses_literal(&target.host, target.port) {
+            return Err(EndReason::TargetRefused {
+                why: format!("{target} is {why}"),
+            });
+        }
+        return via
+            .0
+            .dial(&target.host, target.port)
+            .await
+            .map_err(|e| match e {
+                crate::DialError::Target(error) => EndReason::TargetUnreachable { error },
+                crate::DialError::Path { path, error } => EndReason::PathFailed {
+                    path: path.to_owned(),
+                    error,
+                },
+            });
+    }
     let addrs = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
         .map_err(|e| EndReason::TargetUnreachable {
