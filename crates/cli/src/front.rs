@@ -135,6 +135,7 @@ async fn connect(profile: Option<&str>, direct: &Direct) -> Outcome<Connected> {
                 console_hosts: None,
                 allow_plain_http: direct.allow_plain_http,
                 record_consoles: false,
+                console_transport: None,
             };
             deck.sign_in_direct(input, password).await?;
             let id = ProfileId::parse(DIRECT_PROFILE_ID).map_err(Error::from)?;

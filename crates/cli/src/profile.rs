@@ -10,7 +10,9 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
-use onedeck_core::{AuthModeName, Deck, DeckConfig, ProfileInput, SecretRemoved, VmFilterName};
+use onedeck_core::{
+    AuthModeName, Deck, DeckConfig, ProfileInput, SecretRemoved, TransportView, VmFilterName,
+};
 use onedeck_vault::{AuthMode, ProfileId, ProfileStore, SecretStore};
 
 use crate::front::{Failure, Outcome};
@@ -28,7 +30,7 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Add a profile (or replace one with --id) and store its secret in the OS keyring.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List the profiles.
     List,
     /// Show one profile and whether its secret is in the keyring.
@@ -99,6 +101,55 @@ struct AddArgs {
     /// Console address override, HOST=ADDRESS (repeatable).
     #[arg(long = "console-host", value_name = "HOST=ADDRESS")]
     console_hosts: Vec<String>,
+    /// Reach the consoles through SSH as USER on HOST (default: the URL's host; port 22).
+    #[arg(long, value_name = "USER@[HOST][:PORT]")]
+    ssh: Option<String>,
+    /// A jump host before the SSH host, USER@HOST[:PORT]; repeatable, in order.
+    #[arg(long = "ssh-jump", value_name = "USER@HOST[:PORT]", requires = "ssh")]
+    ssh_jumps: Vec<String>,
+    /// How to authenticate to the SSH hosts (key needs --ssh-identity). A password or key
+    /// passphrase is asked for when a console first needs it.
+    #[arg(long, value_enum, default_value_t = SshAuthArg::Agent, requires = "ssh")]
+    ssh_auth: SshAuthArg,
+    /// The SSH private key file, for --ssh-auth key.
+    #[arg(long, value_name = "PATH", requires = "ssh")]
+    ssh_identity: Option<PathBuf>,
+}
+
+/// `--ssh-auth`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SshAuthArg {
+    Agent,
+    Key,
+    Password,
+}
+
+/// `--ssh USER@[HOST][:PORT]` and its companions as a console transport.
+fn ssh_transport(add: &AddArgs) -> Result<Option<TransportView>, Failure> {
+    let Some(dest) = &add.ssh else {
+        return Ok(None);
+    };
+    let usage = || Failure::Usage(format!("--ssh {dest:?}: expected USER@[HOST][:PORT]"));
+    let (user, rest) = dest.split_once('@').ok_or_else(usage)?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+            (h, p.parse::<u16>().map_err(|_| usage())?)
+        }
+        _ => (rest, 22),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Ok(Some(TransportView::Ssh {
+        host: (!host.is_empty()).then(|| host.to_owned()),
+        port,
+        user: user.to_owned(),
+        jumps: add.ssh_jumps.clone(),
+        auth: match add.ssh_auth {
+            SshAuthArg::Agent => onedeck_vault::SshAuthKind::Agent,
+            SshAuthArg::Key => onedeck_vault::SshAuthKind::Key,
+            SshAuthArg::Password => onedeck_vault::SshAuthKind::Password,
+        },
+        identity_file: add.ssh_identity.as_ref().map(|p| p.display().to_string()),
+    }))
 }
 
 /// Runs `onedeck-cli profile`.
@@ -112,7 +163,7 @@ pub fn run(args: Args, json: bool) -> Outcome {
         None => ProfileStore::open_default().map_err(anyhow::Error::from)?,
     };
     match args.command {
-        Command::Add(add) => run_add(config, add),
+        Command::Add(add) => run_add(config, *add),
         Command::List => Ok(run_list(&profiles, json)?),
         Command::Show { id } => Ok(run_show(&profiles, &parse_id(&id)?, json)?),
         Command::Remove { id } => run_remove(config, &parse_id(&id)?),
@@ -162,6 +213,7 @@ fn run_add(config: DeckConfig, add: AddArgs) -> Outcome {
         console_hosts: Some(console_hosts),
         allow_plain_http: add.allow_plain_http,
         record_consoles: add.record_consoles,
+        console_transport: ssh_transport(&add)?,
     };
     runtime()?.block_on(async {
         let deck = Deck::start(config).await?;
@@ -261,6 +313,17 @@ fn run_show(profiles: &ProfileStore, id: &ProfileId, json: bool) -> anyhow::Resu
     println!("vm filter: {:?}", p.vm_filter);
     for (host, address) in &p.console_hosts {
         println!("console:   {host} -> {address}");
+    }
+    match &p.console_transport {
+        onedeck_vault::ConsoleTransport::Direct => println!("consoles:  direct"),
+        onedeck_vault::ConsoleTransport::Ssh(ssh) => {
+            let host = ssh.host.clone().or_else(|| p.endpoint_host()).unwrap_or_default();
+            let via: String = ssh.jumps.iter().map(|j| format!(" via {j}")).collect();
+            println!(
+                "consoles:  through ssh {}@{host}:{}{via} ({:?} auth)",
+                ssh.user, ssh.port, ssh.auth
+            );
+        }
     }
     println!("secret:    {}", secret_status(id));
     Ok(())

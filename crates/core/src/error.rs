@@ -44,6 +44,11 @@ pub enum ErrorKind {
     /// The SPICE hand-off failed: remote-viewer is not installed (`problem` `missing`, with the
     /// places looked at and what to install) or did not start (`problem` `failed`).
     RemoteViewer,
+    /// The SSH path to the consoles failed; `problem` says where: `unreachable`,
+    /// `hostKeyUnknown` (with `fingerprint`: ask the user), `hostKeyChanged` / `hostKeyRevoked`
+    /// (refused, with `file` and `line`), `auth`, `credentials`, `targetRefused`,
+    /// `disconnected`, `protocol`.
+    Ssh,
 }
 
 /// An error as it crosses IPC and as the CLI's `--json` prints it: the stable `kind`, an English
@@ -179,6 +184,16 @@ pub enum Error {
         /// In English words.
         reason: String,
     },
+    /// The SSH path to the consoles failed.
+    #[error("{0}")]
+    Ssh(onedeck_ssh::Error),
+    /// The profile's consoles go through SSH with a password (or an encrypted key) and none is
+    /// stored: ask for it.
+    #[error("\"{0}\": its consoles go through SSH and need the SSH password or key passphrase")]
+    SshSecretMissing(String),
+    /// No SSH host key with that fingerprint awaits a decision.
+    #[error("no SSH host key with that fingerprint was shown for this endpoint; open the console again")]
+    UnknownHostKey,
     /// remote-viewer is not installed where the app looks.
     #[error(
         "remote-viewer was not found (looked for {looked}): {}",
@@ -224,6 +239,9 @@ impl Error {
             Self::RemoteViewerMissing { .. } | Self::RemoteViewerFailed { .. } => {
                 ErrorKind::RemoteViewer
             }
+            Self::Ssh(_) => ErrorKind::Ssh,
+            Self::SshSecretMissing(_) => ErrorKind::SecretMissing,
+            Self::UnknownHostKey => ErrorKind::NotFound,
             Self::OpenNebula(e) => one_kind(e),
             Self::Relay(
                 onedeck_relay::Error::RecordingBroken { .. }
@@ -320,6 +338,11 @@ impl Error {
                 }
                 put!("detail", json!(reason));
             }
+            Self::Ssh(e) => ssh_params(e, &mut p),
+            Self::SshSecretMissing(name) => {
+                put!("profile", json!(name));
+                put!("slot", json!("ssh"));
+            }
             Self::RemoteViewerMissing { looked } => {
                 put!("problem", json!("missing"));
                 put!("looked", json!(looked));
@@ -414,3 +437,88 @@ impl From<tokio::task::JoinError> for Error {
         Self::Task(e.to_string())
     }
 }
+
+/// What the catalogues need to word an SSH failure.
+fn ssh_params(e: &onedeck_ssh::Error, p: &mut serde_json::Map<String, serde_json::Value>) {
+    use onedeck_ssh::Error as S;
+    use serde_json::json;
+    let mut put = |k: &str, v: serde_json::Value| {
+        p.insert(k.to_owned(), v);
+    };
+    let problem = match e {
+        S::Unreachable { host, port, why } => {
+            put("host", json!(host));
+            put("port", json!(port));
+            put("detail", json!(why));
+            "unreachable"
+        }
+        S::HostKeyUnknown {
+            host,
+            port,
+            fingerprint,
+            ..
+        } => {
+            put("host", json!(host));
+            put("port", json!(port));
+            put("fingerprint", json!(fingerprint));
+            "hostKeyUnknown"
+        }
+        S::HostKeyChanged {
+            host,
+            port,
+            fingerprint,
+            file,
+            line,
+        }
+        | S::HostKeyRevoked {
+            host,
+            port,
+            fingerprint,
+            file,
+            line,
+        } => {
+            put("host", json!(host));
+            put("port", json!(port));
+            put("fingerprint", json!(fingerprint));
+            put("file", json!(file));
+            put("line", json!(line));
+            if matches!(e, S::HostKeyChanged { .. }) {
+                "hostKeyChanged"
+            } else {
+                "hostKeyRevoked"
+            }
+        }
+        S::AuthRefused {
+            user,
+            host,
+            port,
+            method,
+        } => {
+            put("user", json!(user));
+            put("host", json!(host));
+            put("port", json!(port));
+            put("method", json!(method));
+            "auth"
+        }
+        S::Credentials(why) => {
+            put("detail", json!(why));
+            "credentials"
+        }
+        S::TargetRefused { host, port, why } => {
+            put("host", json!(host));
+            put("port", json!(port));
+            put("detail", json!(why));
+            "targetRefused"
+        }
+        S::Disconnected(why) => {
+            put("detail", json!(why));
+            "disconnected"
+        }
+        other => {
+            put("detail", json!(other.to_string()));
+            "protocol"
+        }
+    };
+    put("problem", json!(problem));
+}
+

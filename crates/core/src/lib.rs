@@ -60,5 +60,5 @@ pub use view::{
     CapacityInput, ConsoleEnd, ConsoleGrant, ConsoleSettings, ConsoleWindow, CreateRequest,
     Created, DeckEvent, Inventory, MonitoringSeries, OperationState, ProfileInput, ProfileSummary,
     Reinstalled, ReplayInfo, ScaleMode, SecretStorage, SnapshotCreated, SpiceHandoff, StateClass,
-    TemplateSummary, VmDetails, VmFilterName, VmOperation, VmSummary, WindowSize,
+    TemplateSummary, TransportView, VmDetails, VmFilterName, VmOperation, VmSummary, WindowSize,
 };

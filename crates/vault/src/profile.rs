@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::transport::{ConsoleTransport, SshAuthKind, SshTransport};
+
 use crate::error::{Error, Result};
 
 /// Longest profile id accepted; ids are keyring account names and file keys, so they stay short.
@@ -202,9 +204,8 @@ impl VmFilter {
     }
 }
 
-/// An SSH jump host for consoles behind a bastion. Read from older files so they still load, but
-/// refused by [`Profile::check_transport`] until consoles through SSH exist: dialling directly
-/// instead would ignore a setting the user chose.
+/// An SSH jump host for consoles, as files written before [`crate::ConsoleTransport`] said it.
+/// Migrated when the file is read ([`Profile::migrate`]) to an SSH transport through that host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SshJump {
@@ -243,9 +244,12 @@ pub struct Profile {
     /// OpenNebula host name → address reachable from this machine, for consoles.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub console_hosts: BTreeMap<String, String>,
-    /// Placeholder for a later release: an SSH jump host for consoles.
+    /// The old form of an SSH host for consoles: migrated to `console_transport` when read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_jump: Option<SshJump>,
+    /// How consoles reach the hypervisors: directly or through SSH.
+    #[serde(default, skip_serializing_if = "ConsoleTransport::is_direct")]
+    pub console_transport: ConsoleTransport,
     /// Record this endpoint's console sessions (screen, keys typed, clicks): off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub record_consoles: bool,
@@ -273,6 +277,7 @@ impl Profile {
             vm_filter: VmFilter::Mine,
             console_hosts: BTreeMap::new(),
             ssh_jump: None,
+            console_transport: ConsoleTransport::Direct,
             record_consoles: false,
         };
         profile.validate()?;
@@ -362,7 +367,47 @@ impl Profile {
         {
             return bad("ssh_jump.host", "must not be empty".into());
         }
+        if let ConsoleTransport::Ssh(ssh) = &self.console_transport {
+            ssh.validate()?;
+            if ssh.host.is_none() && self.endpoint_host().is_none() {
+                return bad(
+                    "ssh.host",
+                    "the endpoint URL names no host: give the SSH host".into(),
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// Turns an older file's `ssh_jump` into an SSH console transport through that host (its
+    /// user, or this profile's OpenNebula user; ssh-agent auth), so the setting the user chose is
+    /// honoured, never dropped. A profile with both is left for [`Profile::check_transport`]
+    /// to refuse.
+    pub fn migrate(&mut self) {
+        if let (Some(jump), true) = (&self.ssh_jump, self.console_transport.is_direct()) {
+            self.console_transport = ConsoleTransport::Ssh(SshTransport {
+                host: Some(jump.host.trim().to_owned()),
+                port: jump.port.unwrap_or(22),
+                user: jump.user.clone().unwrap_or_else(|| self.user.clone()),
+                jumps: Vec::new(),
+                auth: SshAuthKind::Agent,
+                identity_file: None,
+            });
+            self.ssh_jump = None;
+        }
+    }
+
+    /// The host named by the endpoint URL (the default SSH host for consoles).
+    pub fn endpoint_host(&self) -> Option<String> {
+        let url = self.url.trim();
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let authority = rest.split('/').next()?;
+        let host = if let Some(v6) = authority.strip_prefix('[') {
+            v6.split_once(']')?.0
+        } else {
+            authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+        };
+        (!host.is_empty()).then(|| host.to_owned())
     }
 
     /// Validates, then normalises: trims the texts and writes the pinned fingerprint as `AB:CD:…`.
@@ -370,6 +415,7 @@ impl Profile {
     /// # Errors
     /// [`Error::InvalidProfile`] naming the first field that is refused.
     pub fn normalize(&mut self) -> Result<()> {
+        self.migrate();
         self.validate()?;
         self.check_transport()?;
         self.name = self.name.trim().to_owned();
@@ -404,8 +450,8 @@ impl Profile {
         if self.ssh_jump.is_some() {
             return Err(Error::InvalidProfile {
                 field: "ssh_jump",
-                reason: "consoles through an SSH jump host are not supported yet; remove \
-                         ssh_jump (OneDeck will not dial consoles directly instead)"
+                reason: "ssh_jump is the old form of console_transport and both are set: keep \
+                         console_transport only (OneDeck will not guess which one you meant)"
                     .into(),
             });
         }
@@ -465,7 +511,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_http_to_another_machine_needs_the_opt_in_and_ssh_jump_is_refused() -> Result<()> {
+    fn plain_http_to_another_machine_needs_the_opt_in_and_ssh_jump_is_migrated() -> Result<()> {
         for ok in [
             "https://one.example.org/RPC2",
             "http://localhost:2633/RPC2",
@@ -496,9 +542,25 @@ mod tests {
             p.tls.allow_plain_http = true;
             p.normalize()?;
         }
+        // The old ssh_jump becomes an SSH transport through that host, never a direct dial.
         let mut p = Profile::new("x", "https://one.example.org/RPC2", "alice")?;
         p.ssh_jump = Some(SshJump {
             host: "bastion".into(),
+            port: Some(2222),
+            user: None,
+        });
+        p.normalize()?;
+        assert_eq!(p.ssh_jump, None);
+        let ConsoleTransport::Ssh(ssh) = &p.console_transport else {
+            panic!("not migrated: {p:?}");
+        };
+        assert_eq!(
+            (ssh.host.as_deref(), ssh.port, ssh.user.as_str(), ssh.auth),
+            (Some("bastion"), 2222, "alice", SshAuthKind::Agent)
+        );
+        // Both forms at once: refused, not guessed.
+        p.ssh_jump = Some(SshJump {
+            host: "other".into(),
             port: None,
             user: None,
         });
@@ -509,6 +571,7 @@ mod tests {
                 ..
             })
         ));
+        assert_eq!(p.endpoint_host().as_deref(), Some("one.example.org"));
         Ok(())
     }
 

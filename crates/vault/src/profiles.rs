@@ -326,6 +326,10 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<Profile>> {
         corrupt(path, text, offset, e.message().trim())
     })?;
     let mut seen = std::collections::HashSet::new();
+    let mut file = file;
+    for profile in &mut file.profiles {
+        profile.migrate();
+    }
     for profile in &file.profiles {
         let line = line_of_key(text, "id", Some(&format!("\"{}\"", profile.id)));
         let at = |message: String| Error::Corrupt {
@@ -388,30 +392,21 @@ mod tests {
         );
         assert_eq!(store.list()?, vec![saved.clone()]);
         assert_eq!(store.get(&p.id)?, saved);
-        // An SSH jump host is refused at save (not supported yet), yet a file that has one loads.
-        let mut jump = saved.clone();
-        jump.ssh_jump = Some(crate::profile::SshJump {
-            host: "bastion".into(),
-            port: Some(2222),
-            user: None,
-        });
-        assert!(matches!(
-            store.upsert(jump),
-            Err(Error::InvalidProfile {
-                field: "ssh_jump",
-                ..
-            })
-        ));
+        // An older file's SSH jump host loads as an SSH console transport through that host.
         let text = fs::read_to_string(store.path()).map_err(|e| Error::io("read", "toml", e))?;
         fs::write(
             store.path(),
             format!("{text}\n[profile.ssh_jump]\nhost = \"bastion\"\nport = 2222\n"),
         )
         .map_err(|e| Error::io("write", "toml", e))?;
-        assert_eq!(
-            store.get(&p.id)?.ssh_jump.map(|j| j.host).as_deref(),
-            Some("bastion")
-        );
+        let loaded = store.get(&p.id)?;
+        assert_eq!(loaded.ssh_jump, None);
+        match loaded.console_transport {
+            crate::ConsoleTransport::Ssh(ssh) => {
+                assert_eq!((ssh.host.as_deref(), ssh.port), (Some("bastion"), 2222));
+            }
+            other => panic!("not migrated: {other:?}"),
+        }
         Ok(())
     }
 

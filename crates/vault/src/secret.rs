@@ -67,7 +67,33 @@ enum Backend {
     /// The platform credential store (Secret Service, Keychain, Credential Manager).
     Keyring(Arc<CredentialStore>),
     /// Process memory only, forgotten on exit: the user's explicit choice when no keyring works.
-    SessionOnly(Mutex<HashMap<ProfileId, Secret>>),
+    SessionOnly(Mutex<HashMap<(SecretSlot, ProfileId), Secret>>),
+}
+
+/// Which of a profile's secrets: the endpoint's password or token, or the SSH password or key
+/// passphrase of its console transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SecretSlot {
+    /// The OpenNebula password or login token (keyring account: the profile id).
+    Endpoint,
+    /// The SSH password or key passphrase (keyring account: `<profile id>#ssh`).
+    Ssh,
+}
+
+impl SecretSlot {
+    fn account(self, id: &ProfileId) -> String {
+        match self {
+            Self::Endpoint => id.as_str().to_owned(),
+            Self::Ssh => format!("{id}#ssh"),
+        }
+    }
+
+    fn label(self, id: &ProfileId) -> String {
+        match self {
+            Self::Endpoint => format!("OneDeck endpoint password ({id})"),
+            Self::Ssh => format!("OneDeck SSH secret for consoles ({id})"),
+        }
+    }
 }
 
 /// Secrets by profile id: in the OS keyring, or in memory for this session only.
@@ -142,12 +168,20 @@ impl SecretStore {
     /// # Errors
     /// [`Error::KeyringLocked`], [`Error::KeyringUnavailable`], [`Error::Keyring`].
     pub fn set(&self, id: &ProfileId, secret: &Secret) -> Result<()> {
+        self.set_in(SecretSlot::Endpoint, id, secret)
+    }
+
+    /// Stores (or replaces) the `slot` secret of profile `id`. Blocking.
+    ///
+    /// # Errors
+    /// As [`SecretStore::set`].
+    pub fn set_in(&self, slot: SecretSlot, id: &ProfileId, secret: &Secret) -> Result<()> {
         match &self.backend {
             Backend::SessionOnly(map) => {
-                lock(map).insert(id.clone(), secret.clone());
+                lock(map).insert((slot, id.clone()), secret.clone());
                 Ok(())
             }
-            Backend::Keyring(store) => entry(store, id)?
+            Backend::Keyring(store) => entry(store, slot, id)?
                 .set_password(secret.expose())
                 .map_err(map_error),
         }
@@ -159,9 +193,17 @@ impl SecretStore {
     /// [`Error::KeyringLocked`], [`Error::KeyringUnavailable`], [`Error::SecretEncoding`],
     /// [`Error::Keyring`].
     pub fn get(&self, id: &ProfileId) -> Result<Option<Secret>> {
+        self.get_in(SecretSlot::Endpoint, id)
+    }
+
+    /// The `slot` secret of profile `id`, or `None` when none is stored. Blocking.
+    ///
+    /// # Errors
+    /// As [`SecretStore::get`].
+    pub fn get_in(&self, slot: SecretSlot, id: &ProfileId) -> Result<Option<Secret>> {
         match &self.backend {
-            Backend::SessionOnly(map) => Ok(lock(map).get(id).cloned()),
-            Backend::Keyring(store) => match entry(store, id)?.get_secret() {
+            Backend::SessionOnly(map) => Ok(lock(map).get(&(slot, id.clone())).cloned()),
+            Backend::Keyring(store) => match entry(store, slot, id)?.get_secret() {
                 Ok(bytes) => {
                     let bytes = Zeroizing::new(bytes);
                     match std::str::from_utf8(&bytes) {
@@ -180,9 +222,17 @@ impl SecretStore {
     /// # Errors
     /// [`Error::KeyringLocked`], [`Error::KeyringUnavailable`], [`Error::Keyring`].
     pub fn delete(&self, id: &ProfileId) -> Result<bool> {
+        self.delete_in(SecretSlot::Endpoint, id)
+    }
+
+    /// Deletes the `slot` secret of profile `id`; returns whether there was one. Blocking.
+    ///
+    /// # Errors
+    /// As [`SecretStore::delete`].
+    pub fn delete_in(&self, slot: SecretSlot, id: &ProfileId) -> Result<bool> {
         match &self.backend {
-            Backend::SessionOnly(map) => Ok(lock(map).remove(id).is_some()),
-            Backend::Keyring(store) => match entry(store, id)?.delete_credential() {
+            Backend::SessionOnly(map) => Ok(lock(map).remove(&(slot, id.clone())).is_some()),
+            Backend::Keyring(store) => match entry(store, slot, id)?.delete_credential() {
                 Ok(()) => Ok(true),
                 Err(keyring_core::Error::NoEntry) => Ok(false),
                 Err(e) => Err(map_error(e)),
@@ -191,15 +241,16 @@ impl SecretStore {
     }
 }
 
-fn lock(
-    map: &Mutex<HashMap<ProfileId, Secret>>,
-) -> std::sync::MutexGuard<'_, HashMap<ProfileId, Secret>> {
+type SessionMap = HashMap<(SecretSlot, ProfileId), Secret>;
+
+fn lock(map: &Mutex<SessionMap>) -> std::sync::MutexGuard<'_, SessionMap> {
     // A panic while holding this lock cannot leave the map half-updated (single insert/remove).
     map.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn entry(store: &Arc<CredentialStore>, id: &ProfileId) -> Result<Entry> {
+fn entry(store: &Arc<CredentialStore>, slot: SecretSlot, id: &ProfileId) -> Result<Entry> {
+    let account = slot.account(id);
     // The Secret Service shows items by label (Seahorse, KWallet): name the app and the profile.
     // Other platforms' stores take no label modifier.
     #[cfg(all(
@@ -207,9 +258,9 @@ fn entry(store: &Arc<CredentialStore>, id: &ProfileId) -> Result<Entry> {
         not(any(target_os = "macos", target_os = "ios", target_os = "android"))
     ))]
     {
-        let label = format!("OneDeck endpoint password ({id})");
+        let label = slot.label(id);
         let modifiers = HashMap::from([("label", label.as_str())]);
-        Entry::new_in_store_with_modifiers(store, SERVICE, id.as_str(), &modifiers)
+        Entry::new_in_store_with_modifiers(store, SERVICE, &account, &modifiers)
             .map_err(map_error)
     }
     #[cfg(not(all(
@@ -217,7 +268,7 @@ fn entry(store: &Arc<CredentialStore>, id: &ProfileId) -> Result<Entry> {
         not(any(target_os = "macos", target_os = "ios", target_os = "android"))
     )))]
     {
-        Entry::new_in_store(store, SERVICE, id.as_str()).map_err(map_error)
+        Entry::new_in_store(store, SERVICE, &account).map_err(map_error)
     }
 }
 

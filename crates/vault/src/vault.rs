@@ -87,7 +87,8 @@ impl Vault {
     /// Any error of [`ProfileStore::remove`] (the secret is then left alone).
     pub fn remove_profile(&self, id: &ProfileId) -> Result<(Profile, SecretRemoval)> {
         let profile = self.profiles.remove(id)?;
-        let removal = match self.secrets.delete(id) {
+        let ssh = self.secrets.delete_in(crate::SecretSlot::Ssh, id);
+        let removal = match self.secrets.delete(id).and_then(|e| ssh.map(|s| e || s)) {
             Ok(true) => SecretRemoval::Deleted,
             Ok(false) => SecretRemoval::NoneStored,
             Err(e) => SecretRemoval::Left(e),

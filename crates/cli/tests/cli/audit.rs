@@ -60,6 +60,7 @@ async fn recorded_session(
                 console_hosts: None,
                 allow_plain_http: false,
                 record_consoles: true,
+                console_transport: None,
             },
             Some("Carol-pw-1".into()),
             true,

@@ -22,6 +22,9 @@ impl Deck {
         let vm = session.client.vm_info(vm_id).await?;
         let (target, guard) =
             checked_target(&session.profile, &vm, self.inner.guard_local_endpoints)?;
+        // Through SSH: connect now, so that an unknown host key or a refused login is told to
+        // the main window (which can ask the user), not to a console window.
+        self.console_dialer(&session.profile).await?;
         let title = format!("{} — OneDeck", vm.name);
         // The lock is held in this block only: the settings read below awaits.
         let label = {
@@ -86,7 +89,9 @@ impl Deck {
             let slot = consoles.by_label.get(label).ok_or(Error::UnknownConsole)?;
             (slot.profile_id.clone(), slot.vm_id)
         };
+        let mut via = None;
         if let Ok(session) = self.session(&profile_id) {
+            via = self.console_dialer(&session.profile).await?;
             match session.client.vm_info(vm_id).await {
                 Ok(vm) => {
                     let (target, guard) =
@@ -116,8 +121,13 @@ impl Deck {
         // unused ones and ends its current session, as a reconnect means.
         relay.revoke_tickets(label);
         relay.close_sessions_for(label);
+        let mut target =
+            Target::new(slot.target.host.clone(), slot.target.port).guarded(slot.guard);
+        if let Some(dialer) = via {
+            target = target.via(dialer);
+        }
         let ticket = relay.issue_ticket(
-            Target::new(slot.target.host.clone(), slot.target.port).guarded(slot.guard),
+            target,
             TicketOptions {
                 record: slot.record,
                 ..TicketOptions::labelled(label)

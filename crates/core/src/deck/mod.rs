@@ -27,6 +27,7 @@ mod replay;
 mod sessions;
 mod spice;
 mod templates;
+mod transport;
 mod vms;
 mod watch;
 
@@ -226,6 +227,10 @@ struct Inner {
     demo_password: Mutex<Option<onedeck_vault::Secret>>,
     sim: tokio::sync::Mutex<Option<SimHandle>>,
     consoles: Mutex<Consoles>,
+    /// SSH console transports: a dialer per profile, host keys awaiting the user's decision.
+    transports: Mutex<transport::Transports>,
+    /// SSH passwords and passphrases the user chose to keep for this session only.
+    ssh_session_secrets: Arc<SecretStore>,
     retention: Retention,
     /// Where the database, recordings and exports live.
     data_dir: PathBuf,
@@ -311,6 +316,8 @@ impl Deck {
                 demo_password: Mutex::new(None),
                 sim: tokio::sync::Mutex::new(None),
                 consoles: Mutex::new(Consoles::default()),
+                transports: Mutex::new(transport::Transports::default()),
+                ssh_session_secrets: Arc::new(SecretStore::session_only()),
                 retention: config.retention,
                 data_dir: data_dir.clone(),
                 events,
@@ -393,6 +400,11 @@ impl Deck {
         write(&self.inner.sessions).clear();
     }
 
+    /// The in-memory store of SSH secrets kept for this session only.
+    fn session_secrets(&self) -> Arc<SecretStore> {
+        self.inner.ssh_session_secrets.clone()
+    }
+
     fn session(&self, id: &ProfileId) -> Result<Session> {
         read(&self.inner.sessions)
             .get(id)
@@ -407,6 +419,10 @@ impl Deck {
     /// Drops a session and closes its consoles; `reason` (unasked sign-out) is told to the UI.
     fn end_session(&self, id: &ProfileId, reason: Option<String>) {
         write(&self.inner.sessions).remove(id);
+        // Its SSH connection goes with it (closed in the background: this is not async).
+        if let Some((_, dialer)) = lock(&self.inner.transports).dialers_remove(id) {
+            self.inner.tasks.spawn(async move { dialer.close().await });
+        }
         let labels: Vec<String> = lock(&self.inner.consoles)
             .by_label
             .iter()

@@ -192,7 +192,13 @@ impl Deck {
         let secret = match self.secret_store().await {
             Ok(secrets) => {
                 let pid = id.clone();
-                match tokio::task::spawn_blocking(move || secrets.delete(&pid)).await? {
+                // Both of its secrets: the endpoint's and the SSH one of its console transport.
+                let both = move || {
+                    let ssh = secrets.delete_in(onedeck_vault::SecretSlot::Ssh, &pid);
+                    let endpoint = secrets.delete(&pid)?;
+                    ssh.map(|ssh| endpoint || ssh)
+                };
+                match tokio::task::spawn_blocking(both).await? {
                     Ok(true) => SecretRemoved::Deleted,
                     Ok(false) => SecretRemoved::NoneStored,
                     Err(e) => {
@@ -344,6 +350,9 @@ impl Deck {
         profile.vm_filter = input.vm_filter.into();
         profile.tls.allow_plain_http = input.allow_plain_http;
         profile.record_consoles = input.record_consoles;
+        if let Some(transport) = input.console_transport {
+            profile.console_transport = transport.into();
+        }
         profile.tls.pinned_sha256 = input.pinned_sha256.filter(|s| !s.trim().is_empty());
         profile.tls.ca_file = input
             .ca_file

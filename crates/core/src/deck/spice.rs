@@ -54,10 +54,14 @@ impl Deck {
             &target,
             self.inner.guard_local_endpoints,
         )?;
+        let mut to = Target::new(target.host.clone(), target.port).guarded(guard);
+        if let Some(dialer) = self.console_dialer(&session.profile).await? {
+            to = to.via(dialer);
+        }
         let relay = self.relay()?;
         let forward = relay
             .open_forward(
-                Target::new(target.host.clone(), target.port).guarded(guard),
+                to,
                 ForwardOptions::labelled(format!("spice vm {}", vm.id)),
             )
             .await?;

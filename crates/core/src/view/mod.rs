@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod audit;
 pub mod console_settings;
+mod transport;
 pub mod templates;
 pub mod vms;
 
@@ -17,6 +18,7 @@ pub use audit::{
     AuditEntry, AuditQuery, AuditVerification, RecordingBreak, ReplayChunk, ReplayClick, ReplayInfo,
 };
 pub use console_settings::{ConsoleSettings, PASTE_RATES, ScaleMode, WindowSize};
+pub use transport::TransportView;
 pub use templates::{CreateRequest, Created, MAX_CREATE_COUNT, TemplateSummary};
 pub use vms::{
     ActionAccepted, BulkResult, CapacityInput, MonitoringPoint, MonitoringSeries, OperationState,
@@ -101,6 +103,8 @@ pub struct ProfileSummary {
     pub secret_storage: SecretStorage,
     /// Its console sessions are recorded.
     pub record_consoles: bool,
+    /// How its consoles reach the hypervisors.
+    pub console_transport: TransportView,
 }
 
 impl ProfileSummary {
@@ -119,6 +123,7 @@ impl ProfileSummary {
             signed_in: session.is_some(),
             secret_storage: session.unwrap_or(SecretStorage::None),
             record_consoles: profile.record_consoles,
+            console_transport: (&profile.console_transport).into(),
         }
     }
 }
@@ -161,6 +166,9 @@ pub struct ProfileInput {
     /// Record the endpoint's console sessions (screen, keys typed, clicks).
     #[serde(default)]
     pub record_consoles: bool,
+    /// How its consoles reach the hypervisors; absent keeps what the profile has.
+    #[serde(default)]
+    pub console_transport: Option<TransportView>,
 }
 
 /// Login tokens the app asks for last this long, and are renewed when less than

@@ -73,6 +73,7 @@ pub fn input(url: &str, auth_mode: AuthModeName) -> ProfileInput {
         console_hosts: None,
         allow_plain_http: false,
         record_consoles: false,
+        console_transport: None,
     }
 }
 

@@ -54,6 +54,7 @@ async fn alice() -> Result<Alice, Box<dyn std::error::Error>> {
                 console_hosts: None,
                 allow_plain_http: false,
                 record_consoles: false,
+                console_transport: None,
             },
             Some("alice".into()),
             false,
