@@ -9,6 +9,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     "profile_remove",
     "sign_in",
     "sign_out",
+    "ssh_host_key_accept",
+    "ssh_secret_save",
     "inventory_cached",
     "inventory_refresh",
     "console_open",

@@ -17,6 +17,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         profiles::profile_remove,
         profiles::sign_in,
         profiles::sign_out,
+        profiles::ssh_host_key_accept,
+        profiles::ssh_secret_save,
         inventory::inventory_cached,
         inventory::inventory_refresh,
         console::console_open,

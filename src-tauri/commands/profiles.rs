@@ -48,3 +48,24 @@ pub async fn sign_out(
 ) -> Result<ProfileSummary, CommandError> {
     Ok(deck.sign_out(&id).await?)
 }
+
+/// The user compared an SSH host key's fingerprint (shown by an `ssh` error) and accepts it.
+#[tauri::command]
+pub async fn ssh_host_key_accept(
+    deck: State<'_, Deck>,
+    id: ProfileId,
+    fingerprint: String,
+) -> Result<(), CommandError> {
+    Ok(deck.ssh_host_key_accept(&id, &fingerprint).await?)
+}
+
+/// Stores the SSH password or key passphrase of an endpoint's console transport.
+#[tauri::command]
+pub async fn ssh_secret_save(
+    deck: State<'_, Deck>,
+    id: ProfileId,
+    secret: String,
+    session_only: bool,
+) -> Result<(), CommandError> {
+    Ok(deck.ssh_secret_save(&id, secret, session_only).await?)
+}

@@ -5,6 +5,8 @@ import type { ErrorBanner } from "../lib/errors.svelte";
 import {
   consoleOpen,
   consoleSpiceOpen,
+  sshHostKeyAccept,
+  sshSecretSave,
   inventoryCached,
   inventoryRefresh,
   IpcError,
@@ -14,6 +16,11 @@ import {
 } from "../lib/ipc";
 import { filterVms } from "./filter";
 
+/** What the main window asks before a console through SSH can open. */
+export type SshPrompt =
+  | { kind: "hostKey"; profileId: string; vm: VmSummary; host: string; port: number; fingerprint: string }
+  | { kind: "secret"; profileId: string; vm: VmSummary; profile: string; refused: boolean };
+
 /** The inventory of the selected profile, with its filter and polling. */
 export class InventoryState {
   profileId = $state<string | null>(null);
@@ -22,6 +29,8 @@ export class InventoryState {
   /** true until the first answer (cached or live) for the current profile. */
   loading = $state(false);
   query = $state("");
+  /** An SSH host key to accept or an SSH password to enter before the console opens. */
+  sshPrompt = $state<SshPrompt | null>(null);
   shown = $derived<VmSummary[]>(filterVms(this.inventory?.vms ?? [], this.query));
 
   readonly #errors: ErrorBanner;
@@ -102,11 +111,68 @@ export class InventoryState {
   /** Opens the console window of a VM of the current profile; failures go to the banner. */
   async openConsole(vm: VmSummary): Promise<void> {
     if (this.profileId === null || !vm.console) return;
+    const profileId = this.profileId;
     try {
-      await consoleOpen({ id: this.profileId, vmId: vm.id });
-    } catch (error) {
-      this.#errors.show(error, "console_open");
+      await consoleOpen({ id: profileId, vmId: vm.id });
+    } catch (raw) {
+      const error = IpcError.from("console_open", raw);
+      if (!this.#askForSsh(profileId, vm, error)) this.#errors.show(error);
     }
+  }
+
+  /** Turns an SSH error that the user can resolve into a prompt; false for the others. */
+  #askForSsh(profileId: string, vm: VmSummary, error: IpcError): boolean {
+    const problem = error.text("problem");
+    if (error.kind === "ssh" && problem === "hostKeyUnknown") {
+      this.sshPrompt = {
+        kind: "hostKey",
+        profileId,
+        vm,
+        host: error.text("host") ?? "",
+        port: error.number("port") ?? 22,
+        fingerprint: error.text("fingerprint") ?? "",
+      };
+      return true;
+    }
+    const refused = error.kind === "ssh" && problem === "auth" && error.text("method") === "password";
+    if ((error.kind === "secretMissing" && error.text("slot") === "ssh") || refused) {
+      this.sshPrompt = { kind: "secret", profileId, vm, profile: error.text("profile") ?? "", refused };
+      return true;
+    }
+    return false;
+  }
+
+  /** The user accepts the host key shown (after comparing it): remember it, open the console. */
+  async acceptHostKey(): Promise<void> {
+    const prompt = this.sshPrompt;
+    if (prompt?.kind !== "hostKey") return;
+    this.sshPrompt = null;
+    try {
+      await sshHostKeyAccept({ id: prompt.profileId, fingerprint: prompt.fingerprint });
+    } catch (error) {
+      this.#errors.show(error, "ssh_host_key_accept");
+      return;
+    }
+    await this.openConsole(prompt.vm);
+  }
+
+  /** The user typed the SSH password or passphrase: store it, open the console. */
+  async saveSshSecret(secret: string, keep: boolean): Promise<void> {
+    const prompt = this.sshPrompt;
+    if (prompt?.kind !== "secret") return;
+    this.sshPrompt = null;
+    try {
+      await sshSecretSave({ id: prompt.profileId, secret, sessionOnly: !keep });
+    } catch (error) {
+      this.#errors.show(error, "ssh_secret_save");
+      return;
+    }
+    await this.openConsole(prompt.vm);
+  }
+
+  /** Closes the prompt without opening anything. */
+  dismissSshPrompt(): void {
+    this.sshPrompt = null;
   }
 
   /** Hands a SPICE VM's console to remote-viewer; a failure (none installed…) goes to the banner. */

@@ -23,6 +23,7 @@ const kindKeys: Record<ErrorKind | "unknown", MessageKey> = {
   allocation: "error_kind_allocation",
   recording: "error_kind_recording",
   remoteViewer: "error_kind_remote_viewer",
+  ssh: "error_kind_ssh",
   unknown: "error_kind_unknown",
 };
 
@@ -100,6 +101,9 @@ export function describeError(error: IpcError): ErrorText {
   const kind = t(kindKeys[error.kind]);
   const oned = error.oned;
   if (oned !== null) return { kind, detail: oned, fromOned: true };
+  if (error.kind === "ssh") {
+    return { kind, detail: sshProblemText(error), fromOned: false };
+  }
   if (error.kind === "remoteViewer" && error.text("problem") === "missing") {
     return { kind, detail: t("remote_viewer_missing"), fromOned: false };
   }
@@ -113,4 +117,43 @@ export function describeError(error: IpcError): ErrorText {
     };
   }
   return { kind, detail: error.message.trim() === "" ? null : error.message, fromOned: false };
+}
+
+/** The catalogue's words for an `ssh` error's `problem`, with its params. */
+export function sshProblemText(error: IpcError): string {
+  const host = error.text("host") ?? "";
+  const port = error.number("port") ?? 22;
+  const detail = error.text("detail") ?? error.message;
+  switch (error.text("problem")) {
+    case "unreachable":
+      return t("ssh_problem_unreachable", { host, port, detail });
+    case "hostKeyUnknown":
+      return t("ssh_problem_host_key_unknown", { host, port, fingerprint: error.text("fingerprint") ?? "" });
+    case "hostKeyChanged":
+      return t("ssh_problem_host_key_changed", {
+        host,
+        port,
+        fingerprint: error.text("fingerprint") ?? "",
+        file: error.text("file") ?? "",
+        line: error.number("line") ?? 0,
+      });
+    case "hostKeyRevoked":
+      return t("ssh_problem_host_key_revoked", {
+        host,
+        port,
+        fingerprint: error.text("fingerprint") ?? "",
+        file: error.text("file") ?? "",
+        line: error.number("line") ?? 0,
+      });
+    case "auth":
+      return t("ssh_problem_auth", { user: error.text("user") ?? "", host, port, method: error.text("method") ?? "" });
+    case "credentials":
+      return t("ssh_problem_credentials", { detail });
+    case "targetRefused":
+      return t("ssh_problem_target_refused", { host, port });
+    case "disconnected":
+      return t("ssh_problem_disconnected");
+    default:
+      return detail;
+  }
 }

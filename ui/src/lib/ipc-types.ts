@@ -31,6 +31,8 @@ export interface ProfileSummary {
   secretStorage: SecretStorage;
   /** Console sessions of this endpoint are recorded. */
   recordConsoles: boolean;
+  /** How its consoles reach the hypervisors. */
+  consoleTransport: ConsoleTransport;
 }
 
 /** What the endpoint dialog sends to create or edit a profile. */
@@ -48,7 +50,27 @@ export interface ProfileInput {
   allowPlainHttp?: boolean;
   /** Record the endpoint's console sessions (screen, keys, clicks). */
   recordConsoles?: boolean;
+  /** How its consoles reach the hypervisors; absent keeps the profile's. */
+  consoleTransport?: ConsoleTransport;
 }
+
+/** How to authenticate to an SSH host. */
+export type SshAuthKind = "agent" | "key" | "password";
+
+/** How an endpoint's consoles reach the hypervisors: directly, or through an SSH host. */
+export type ConsoleTransport =
+  | { kind: "direct" }
+  | {
+      kind: "ssh";
+      /** null = the endpoint URL's host. */
+      host: string | null;
+      port: number;
+      user: string;
+      /** Jump hosts before it, user@host[:port], in order. */
+      jumps: string[];
+      auth: SshAuthKind;
+      identityFile: string | null;
+    };
 
 /** The badge colour family of a VM state. */
 export type StateClass = "running" | "pending" | "stopped" | "failed" | "transitional" | "done";

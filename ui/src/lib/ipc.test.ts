@@ -86,10 +86,11 @@ describe("ipc", () => {
         command: "sign_in",
       });
     }
-    expect(errorKinds).toHaveLength(18);
+    expect(errorKinds).toHaveLength(19);
     expect(errorKinds).toContain("allocation");
     expect(errorKinds).toContain("recording");
     expect(errorKinds).toContain("remoteViewer");
+    expect(errorKinds).toContain("ssh");
   });
 
   it("keeps unknown error shapes readable", async () => {

@@ -27,6 +27,7 @@ export const errorKinds = [
   "allocation",
   "recording",
   "remoteViewer",
+  "ssh",
 ] as const;
 
 /** One of the shell's error codes. */
@@ -162,6 +163,16 @@ export function inventoryRefresh(args: { id: string }): Promise<Inventory> {
 /** Opens (or focuses) the console window of a VM. */
 export function consoleOpen(args: { id: string; vmId: number }): Promise<void> {
   return call<void>("console_open", { ...args });
+}
+
+/** Main window: the user compared an SSH host key's fingerprint and accepts it. */
+export function sshHostKeyAccept(args: { id: string; fingerprint: string }): Promise<void> {
+  return call<void>("ssh_host_key_accept", { ...args });
+}
+
+/** Main window: stores the SSH password or key passphrase of an endpoint's console transport. */
+export function sshSecretSave(args: { id: string; secret: string; sessionOnly: boolean }): Promise<void> {
+  return call<void>("ssh_secret_save", { ...args });
 }
 
 /** Main window: hands a SPICE VM's console to remote-viewer through a one-shot loopback forward. */

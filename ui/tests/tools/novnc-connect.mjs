@@ -47,7 +47,7 @@ const server = createServer(async (req, res) => {
 });
 await new Promise((ok) => server.listen(Number(portArg), "127.0.0.1", ok));
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
-let result = { width: 0, height: 0, nonblank: false, desktop: null, error: null };
+let result;
 try {
   const tab = await browser.newPage();
   tab.on("console", (m) => console.error(`page: ${m.text()}`));

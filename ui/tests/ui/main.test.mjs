@@ -119,6 +119,7 @@ test("adding an endpoint sends the form, signs in and shows its inventory", asyn
         caFile: null,
         allowPlainHttp: false,
         recordConsoles: false,
+        consoleTransport: { kind: "direct" },
       },
       password: "correct horse",
       sessionOnly: false,
@@ -343,6 +344,139 @@ test("a SPICE row hands its console to remote-viewer, and says what to install w
     const text = await banner.innerText();
     assert.match(text, /could not be opened in remote-viewer/);
     assert.match(text, /apt install virt-viewer/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the endpoint dialog sets consoles through SSH", async () => {
+  const saved = profile({ authMode: "loginToken" });
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [],
+    profile_save: saved,
+    inventory_cached: null,
+    inventory_refresh: inventory({ profileId: "lab" }),
+  });
+  try {
+    await page.getByText("No endpoints yet.").waitFor();
+    await fillDialog(page);
+    assert.equal(await page.getByTestId("endpoint-transport-direct").isChecked(), true, "direct by default");
+    assert.equal(await page.getByTestId("endpoint-ssh").count(), 0);
+    await page.getByTestId("endpoint-transport-ssh").check();
+    assert.equal(await page.getByTestId("endpoint-ssh-host").getAttribute("placeholder"), "the endpoint's host");
+    await page.getByTestId("endpoint-ssh-port").fill("2222");
+    await page.getByTestId("endpoint-ssh-user").fill("oneadmin");
+    await page.getByTestId("endpoint-ssh-jumps").fill("me@bastion:2200, ops@inner");
+    assert.equal(await page.getByTestId("endpoint-ssh-identity").count(), 0);
+    await page.getByTestId("endpoint-ssh-auth").selectOption("key");
+    await page.getByTestId("endpoint-ssh-identity").fill("/home/alice/.ssh/id_ed25519");
+    await screenshot(page, "endpoint-dialog-ssh");
+    await page.getByTestId("endpoint-save").click();
+    await page.getByTestId("endpoint-dialog").waitFor({ state: "detached" });
+    const [save] = await ipcCalls(page, "profile_save");
+    assert.deepEqual(save.args.input.consoleTransport, {
+      kind: "ssh",
+      host: null,
+      port: 2222,
+      user: "oneadmin",
+      jumps: ["me@bastion:2200", "ops@inner"],
+      auth: "key",
+      identityFile: "/home/alice/.ssh/id_ed25519",
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a console through SSH asks to accept an unknown host key, then for the SSH password", async () => {
+  const fingerprint = "SHA256:q6n4v0Yk2m8Y4g1d0Jb7o2W4yqv7y9mJ0a1L3m5p7Rk";
+  const { browser, page, problems } = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo],
+    inventory_cached: null,
+    inventory_refresh: inventory(),
+    console_open: {
+      sequence: [
+        {
+          reject: {
+            kind: "ssh",
+            message: "SSH host 10.0.0.2:22 is not known",
+            params: { problem: "hostKeyUnknown", host: "10.0.0.2", port: 22, fingerprint },
+          },
+        },
+        {
+          reject: {
+            kind: "secretMissing",
+            message: "needs the SSH password",
+            params: { profile: "Demo", slot: "ssh" },
+          },
+        },
+        {
+          reject: {
+            kind: "ssh",
+            message: "refused",
+            params: { problem: "auth", user: "odssh", host: "10.0.0.2", port: 22, method: "password" },
+          },
+        },
+        {
+          reject: {
+            kind: "ssh",
+            message: "changed",
+            params: {
+              problem: "hostKeyChanged",
+              host: "10.0.0.2",
+              port: 22,
+              fingerprint,
+              file: "/home/alice/.ssh/known_hosts",
+              line: 7,
+            },
+          },
+        },
+      ],
+    },
+    ssh_host_key_accept: null,
+    ssh_secret_save: null,
+  });
+  try {
+    await page.locator('[data-testid="vm-row"][data-vm-id="3"] [data-testid="vm-console"]').click();
+    const dialog = page.getByTestId("ssh-hostkey-dialog");
+    await dialog.waitFor();
+    assert.equal(await page.getByTestId("ssh-hostkey-fingerprint").innerText(), fingerprint);
+    assert.match(await dialog.innerText(), /10\.0\.0\.2:22/);
+    assert.match(await dialog.innerText(), /ssh-keygen -lf/);
+    await screenshot(page, "ssh-hostkey-dialog");
+    await page.getByTestId("ssh-hostkey-accept").click();
+    // Accepted by fingerprint, then the console is asked for again: now the password.
+    const secret = page.getByTestId("ssh-secret-dialog");
+    await secret.waitFor();
+    assert.deepEqual((await ipcCalls(page, "ssh_host_key_accept")).map((c) => c.args), [{ id: "demo", fingerprint }]);
+    assert.equal(await page.getByTestId("ssh-secret-refused").count(), 0);
+    assert.equal(await page.getByTestId("ssh-secret-input").getAttribute("type"), "password");
+    await page.getByTestId("ssh-secret-input").fill("ssh pass 1");
+    await page.getByTestId("ssh-secret-save").click();
+    // Refused: asked again, saying so; this time for the session only.
+    await page.getByTestId("ssh-secret-refused").waitFor();
+    await page.getByTestId("ssh-secret-input").fill("ssh pass 2");
+    await page.getByTestId("ssh-secret-keep").uncheck();
+    await page.getByTestId("ssh-secret-save").click();
+    assert.deepEqual(
+      (await ipcCalls(page, "ssh_secret_save")).map((c) => c.args),
+      [
+        { id: "demo", secret: "ssh pass 1", sessionOnly: false },
+        { id: "demo", secret: "ssh pass 2", sessionOnly: true },
+      ],
+    );
+    // A changed key is never offered for acceptance: the banner says it loudly.
+    const banner = page.getByTestId("error-banner");
+    await banner.waitFor();
+    const text = await banner.innerText();
+    assert.match(text, /CHANGED/);
+    assert.match(text, /known_hosts, line 7/);
+    assert.equal(await page.getByTestId("ssh-hostkey-dialog").count(), 0);
+    assert.equal((await ipcCalls(page, "console_open")).length, 4);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
