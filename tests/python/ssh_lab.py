@@ -44,6 +44,7 @@ class Lab:
 
     def up(self):
         k, f, h = self._k, self.front_ns, self.hv_ns
+        self.dir.mkdir(parents=True, exist_ok=True)
         if subprocess.run(["id", USER], capture_output=True).returncode != 0:
             _run("useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", USER)
         _run("chpasswd", input=f"{USER}:{self.password}\n")

@@ -317,7 +317,11 @@ fn run_show(profiles: &ProfileStore, id: &ProfileId, json: bool) -> anyhow::Resu
     match &p.console_transport {
         onedeck_vault::ConsoleTransport::Direct => println!("consoles:  direct"),
         onedeck_vault::ConsoleTransport::Ssh(ssh) => {
-            let host = ssh.host.clone().or_else(|| p.endpoint_host()).unwrap_or_default();
+            let host = ssh
+                .host
+                .clone()
+                .or_else(|| p.endpoint_host())
+                .unwrap_or_default();
             let via: String = ssh.jumps.iter().map(|j| format!(" via {j}")).collect();
             println!(
                 "consoles:  through ssh {}@{host}:{}{via} ({:?} auth)",

@@ -180,7 +180,11 @@ async fn ssh_dialer(
     use onedeck_ssh::{Error as SshError, SshAuth, SshConfig, SshHop, Zeroizing};
     let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
     let mut hops = Vec::new();
-    for d in args.ssh_jump.iter().chain(std::iter::once(&dest.to_owned())) {
+    for d in args
+        .ssh_jump
+        .iter()
+        .chain(std::iter::once(&dest.to_owned()))
+    {
         hops.push(SshHop::parse(d, &user)?);
     }
     let secret = if args.secret_stdin {
@@ -188,7 +192,9 @@ async fn ssh_dialer(
         std::io::stdin()
             .read_line(&mut line)
             .context("cannot read the secret from standard input")?;
-        Some(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+        Some(Zeroizing::new(
+            line.trim_end_matches(['\r', '\n']).to_owned(),
+        ))
     } else {
         None
     };
@@ -209,9 +215,12 @@ async fn ssh_dialer(
     for _ in 0..=args.ssh_jump.len() {
         match dialer.tunnel().await {
             Ok(_) => return Ok(dialer),
-            Err(SshError::HostKeyUnknown { host, port, fingerprint, key })
-                if args.accept_host_key.contains(&fingerprint) =>
-            {
+            Err(SshError::HostKeyUnknown {
+                host,
+                port,
+                fingerprint,
+                key,
+            }) if args.accept_host_key.contains(&fingerprint) => {
                 let key = onedeck_ssh::known_hosts::parse_openssh_key(&key)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 known_hosts.remember(&host, port, &key)?;

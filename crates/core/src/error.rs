@@ -192,7 +192,9 @@ pub enum Error {
     #[error("\"{0}\": its consoles go through SSH and need the SSH password or key passphrase")]
     SshSecretMissing(String),
     /// No SSH host key with that fingerprint awaits a decision.
-    #[error("no SSH host key with that fingerprint was shown for this endpoint; open the console again")]
+    #[error(
+        "no SSH host key with that fingerprint was shown for this endpoint; open the console again"
+    )]
     UnknownHostKey,
     /// remote-viewer is not installed where the app looks.
     #[error(
@@ -520,5 +522,9 @@ fn ssh_params(e: &onedeck_ssh::Error, p: &mut serde_json::Map<String, serde_json
         }
     };
     put("problem", json!(problem));
+    // A console window that was connected tries again on its own while the SSH host is away.
+    put(
+        "retry",
+        json!(matches!(problem, "unreachable" | "disconnected")),
+    );
 }
-

@@ -44,8 +44,8 @@ pub use profile::{
     AuthMode, MAX_ID_LEN, Profile, ProfileId, SshJump, TlsOptions, VmFilter, normalize_fingerprint,
 };
 pub use profiles::{CONFIG_DIR_ENV, FILE_NAME, ProfileStore, SCHEMA_VERSION, default_config_dir};
-pub use transport::{ConsoleTransport, SshAuthKind, SshTransport};
 pub use secret::{SERVICE, Secret, SecretSlot, SecretStore};
+pub use transport::{ConsoleTransport, SshAuthKind, SshTransport};
 pub use vault::{SecretRemoval, Vault, save_profile_with};
 
 #[cfg(test)]

@@ -260,8 +260,7 @@ fn entry(store: &Arc<CredentialStore>, slot: SecretSlot, id: &ProfileId) -> Resu
     {
         let label = slot.label(id);
         let modifiers = HashMap::from([("label", label.as_str())]);
-        Entry::new_in_store_with_modifiers(store, SERVICE, &account, &modifiers)
-            .map_err(map_error)
+        Entry::new_in_store_with_modifiers(store, SERVICE, &account, &modifiers).map_err(map_error)
     }
     #[cfg(not(all(
         unix,

@@ -137,21 +137,58 @@ mod tests {
             Err(Error::InvalidProfile { field, .. }) => field,
             _ => "ok",
         };
-        assert_eq!(field(SshTransport { user: " ".into(), ..ssh() }), "ssh.user");
-        assert_eq!(field(SshTransport { host: Some("a b".into()), ..ssh() }), "ssh.host");
-        assert_eq!(field(SshTransport { port: 0, ..ssh() }), "ssh.port");
-        assert_eq!(field(SshTransport { jumps: vec!["u@".into()], ..ssh() }), "ssh.jumps");
-        assert_eq!(field(SshTransport { jumps: vec!["u@bastion:2222".into(), "[fd00::1]:22".into()], ..ssh() }), "ok");
-        assert_eq!(field(SshTransport { auth: SshAuthKind::Key, ..ssh() }), "ssh.identity_file");
         assert_eq!(
-            field(SshTransport { auth: SshAuthKind::Key, identity_file: Some("id".into()), ..ssh() }),
+            field(SshTransport {
+                user: " ".into(),
+                ..ssh()
+            }),
+            "ssh.user"
+        );
+        assert_eq!(
+            field(SshTransport {
+                host: Some("a b".into()),
+                ..ssh()
+            }),
+            "ssh.host"
+        );
+        assert_eq!(field(SshTransport { port: 0, ..ssh() }), "ssh.port");
+        assert_eq!(
+            field(SshTransport {
+                jumps: vec!["u@".into()],
+                ..ssh()
+            }),
+            "ssh.jumps"
+        );
+        assert_eq!(
+            field(SshTransport {
+                jumps: vec!["u@bastion:2222".into(), "[fd00::1]:22".into()],
+                ..ssh()
+            }),
+            "ok"
+        );
+        assert_eq!(
+            field(SshTransport {
+                auth: SshAuthKind::Key,
+                ..ssh()
+            }),
+            "ssh.identity_file"
+        );
+        assert_eq!(
+            field(SshTransport {
+                auth: SshAuthKind::Key,
+                identity_file: Some("id".into()),
+                ..ssh()
+            }),
             "ssh.identity_file"
         );
     }
 
     #[test]
     fn toml_shape() {
-        let t = ConsoleTransport::Ssh(SshTransport { jumps: vec!["me@bastion".into()], ..ssh() });
+        let t = ConsoleTransport::Ssh(SshTransport {
+            jumps: vec!["me@bastion".into()],
+            ..ssh()
+        });
         let text = toml::to_string(&t).unwrap_or_default();
         assert!(text.contains("kind = \"ssh\""), "{text}");
         let back: ConsoleTransport = toml::from_str(&text).unwrap_or_default();

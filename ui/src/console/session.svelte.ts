@@ -172,8 +172,16 @@ export class ConsoleSession {
       grant = await consoleConnect();
     } catch (raw) {
       if (attempt !== this.#attempt) return;
+      const error = IpcError.from("console_connect", raw);
+      // The app marks what is worth another try (an SSH host that is away); a reconnection
+      // keeps trying then, with the same backoff, and says why meanwhile.
+      if (automatic && error.params.retry === true) {
+        this.#scheduleReconnect(attempt);
+        this.detail = `${error.message} — ${this.detail ?? ""}`;
+        return;
+      }
       this.state = "failed";
-      this.detail = IpcError.from("console_connect", raw).message;
+      this.detail = error.message;
       this.reconnects = 0;
       return;
     }

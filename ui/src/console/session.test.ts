@@ -50,7 +50,7 @@ class FakeRfb extends EventTarget {
 }
 
 async function setup(
-  grants: (ConsoleGrant | { reject: { kind: string; message: string } })[],
+  grants: (ConsoleGrant | { reject: { kind: string; message: string; params?: Record<string, unknown> } })[],
   lastEnds: (ConsoleEnd | null)[] = [],
 ) {
   const { mockIPC } = await import("@tauri-apps/api/mocks");
@@ -151,6 +151,61 @@ describe("ConsoleSession", () => {
       expect(session.detail).toBe("VM 42 is not running (POWEROFF).");
       await vi.advanceTimersByTimeAsync(10_000);
       expect(made).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("keeps reconnecting while the SSH host is away, and connects once it is back", async () => {
+    vi.useFakeTimers();
+    try {
+      const gone = { kind: "target_closed", reason: "target closed the connection", idleSecs: null, retry: true };
+      const away = {
+        reject: {
+          kind: "ssh",
+          message: "SSH host 10.0.0.2:22 unreachable: connection refused",
+          params: { problem: "unreachable", retry: true },
+        },
+      };
+      const { session, made } = await setup([grant("a"), away, away, grant("d")], [gone]);
+      await session.connect(target);
+      made[0]?.fire("connect");
+      made[0]?.fire("disconnect", { clean: true });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(session.reconnects).toBe(1);
+      await vi.advanceTimersByTimeAsync(250);
+      // The app cannot reach the SSH host yet: not a failure, another try later.
+      expect(session.state).toBe("disconnected");
+      expect(session.detail).toMatch(/unreachable/);
+      expect(session.reconnects).toBe(2);
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(session.reconnects).toBe(3);
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(made).toHaveLength(2);
+      made[1]?.fire("connect");
+      expect(session.state).toBe("connected");
+      expect(session.reconnected).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("stops at an SSH refusal that needs the user (a changed host key)", async () => {
+    vi.useFakeTimers();
+    try {
+      const gone = { kind: "target_closed", reason: "target closed the connection", idleSecs: null, retry: true };
+      const changed = {
+        reject: { kind: "ssh", message: "host key CHANGED", params: { problem: "hostKeyChanged", retry: false } },
+      };
+      const { session, made } = await setup([grant("a"), changed], [gone]);
+      await session.connect(target);
+      made[0]?.fire("connect");
+      made[0]?.fire("disconnect", { clean: true });
+      await vi.advanceTimersByTimeAsync(300);
+      expect(session.state).toBe("failed");
+      expect(session.detail).toBe("host key CHANGED");
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(made).toHaveLength(1);
     } finally {
       vi.useRealTimers();
     }

@@ -60,10 +60,7 @@ impl Deck {
         }
         let relay = self.relay()?;
         let forward = relay
-            .open_forward(
-                to,
-                ForwardOptions::labelled(format!("spice vm {}", vm.id)),
-            )
+            .open_forward(to, ForwardOptions::labelled(format!("spice vm {}", vm.id)))
             .await?;
         let title = format!("{} — {} — OneDeck", vm.name, session.profile.name);
         let vv = match self.write_vv_file(&forward, &target, &title) {

@@ -46,10 +46,7 @@ impl Deck {
     /// # Errors
     /// [`Error::Ssh`] (host key unknown, changed or revoked; auth refused; unreachable);
     /// [`Error::SshSecretMissing`] when a password or passphrase is needed and none is stored.
-    pub(super) async fn console_dialer(
-        &self,
-        profile: &Profile,
-    ) -> Result<Option<Arc<SshDialer>>> {
+    pub(super) async fn console_dialer(&self, profile: &Profile) -> Result<Option<Arc<SshDialer>>> {
         let ConsoleTransport::Ssh(ssh) = &profile.console_transport else {
             return Ok(None);
         };
@@ -208,9 +205,6 @@ impl Deck {
     /// The known_hosts files: the user's own (read only) and OneDeck's in its data directory.
     fn known_hosts(&self) -> KnownHosts {
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-        KnownHosts::standard(
-            home.as_deref(),
-            self.inner.data_dir.join("ssh_known_hosts"),
-        )
+        KnownHosts::standard(home.as_deref(), self.inner.data_dir.join("ssh_known_hosts"))
     }
 }

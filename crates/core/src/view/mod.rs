@@ -10,16 +10,16 @@ use serde::{Deserialize, Serialize};
 
 pub mod audit;
 pub mod console_settings;
-mod transport;
 pub mod templates;
+mod transport;
 pub mod vms;
 
 pub use audit::{
     AuditEntry, AuditQuery, AuditVerification, RecordingBreak, ReplayChunk, ReplayClick, ReplayInfo,
 };
 pub use console_settings::{ConsoleSettings, PASTE_RATES, ScaleMode, WindowSize};
-pub use transport::TransportView;
 pub use templates::{CreateRequest, Created, MAX_CREATE_COUNT, TemplateSummary};
+pub use transport::TransportView;
 pub use vms::{
     ActionAccepted, BulkResult, CapacityInput, MonitoringPoint, MonitoringSeries, OperationState,
     ReinstallWay, Reinstalled, SnapshotCreated, VmDetails, VmOperation,

@@ -128,7 +128,9 @@ impl fmt::Display for EndReason {
             Self::TargetLost { error } => write!(f, "target connection lost: {error}"),
             Self::TargetUnreachable { error } => write!(f, "cannot reach target: {error}"),
             Self::TargetRefused { why } => write!(f, "target refused: {why}"),
-            Self::PathFailed { path, error } => write!(f, "path to the target failed ({path}): {error}"),
+            Self::PathFailed { path, error } => {
+                write!(f, "path to the target failed ({path}): {error}")
+            }
             Self::ProtocolError { detail } => write!(f, "WebSocket protocol error: {detail}"),
             Self::UnsupportedData => f.write_str("client sent a text frame"),
             Self::ClosedByApp => f.write_str("closed by the app"),
