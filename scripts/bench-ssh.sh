@@ -19,14 +19,21 @@ user=odssh
 sshd_pid=""
 cleanup() {
   [ -n "$sshd_pid" ] && kill "$sshd_pid" 2>/dev/null || true
+  # No password outlives the run.
+  usermod -p '*' "$user" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+# sshd takes an account without a password as locked, even for keys: a random one for this run.
+echo "$user:$(head -c 18 /dev/urandom | base64)" | chpasswd
 ssh-keygen -q -t ed25519 -N "" -f "$work/host_ed25519"
 ssh-keygen -q -t ed25519 -N "" -f "$work/id_ed25519"
 cp "$work/id_ed25519.pub" "$work/authorized_keys"
+# sshd reads authorized_keys as the user it logs in.
+chmod 755 "$work"
+chmod 644 "$work/authorized_keys"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p /run/sshd
 cat > "$work/sshd_config" <<EOF
@@ -45,7 +52,7 @@ PermitTTY no
 X11Forwarding no
 AllowUsers $user
 EOF
-/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
+/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>/tmp/onedeck-bench-sshd.log &
 sshd_pid=$!
 for _ in $(seq 100); do
   (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break

@@ -250,6 +250,11 @@ fn hashed_matches(pattern: &str, name: &str) -> bool {
         .is_ok()
 }
 
+/// OpenSSH's `match_pattern` (shared with the ssh_config reader).
+pub(crate) fn wildcard_matches(pattern: &str, name: &str) -> bool {
+    wildcard(pattern, name)
+}
+
 /// OpenSSH's `match_pattern`: `*` any run, `?` one character, case-insensitive.
 fn wildcard(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.to_lowercase().chars().collect();

@@ -23,7 +23,10 @@
 
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod known_hosts;
+pub mod ssh_config;
 mod tunnel;
 
 pub use config::{SshAuth, SshConfig, SshHop};

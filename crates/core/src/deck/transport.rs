@@ -72,20 +72,12 @@ impl Deck {
                             .to_owned(),
                     )),
                 };
-                let host = ssh
+                let alias = ssh
                     .host
                     .clone()
                     .or_else(|| profile.endpoint_host())
                     .unwrap_or_default();
-                let mut hops = Vec::with_capacity(ssh.jumps.len() + 1);
-                for jump in &ssh.jumps {
-                    hops.push(SshHop::parse(jump, &ssh.user).map_err(Error::Ssh)?);
-                }
-                hops.push(SshHop {
-                    host,
-                    port: ssh.port,
-                    user: ssh.user.clone(),
-                });
+                let hops = ssh_hops(ssh, &alias, &user_ssh_config())?;
                 let config = SshConfig::new(hops, auth, self.known_hosts());
                 let d = Arc::new(SshDialer::new(config));
                 lock(&self.inner.transports).dialers.insert(
@@ -208,3 +200,91 @@ impl Deck {
         KnownHosts::standard(home.as_deref(), self.inner.data_dir.join("ssh_known_hosts"))
     }
 }
+
+/// `~/.ssh/config`, when there is a home directory.
+fn user_ssh_config() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".ssh").join("config"))
+}
+
+/// The hops to the SSH host `alias`: the profile's jump hosts (or the config's `ProxyJump` when
+/// it names none), then the host; each name looked up in `config` for `HostName`, `Port` (when
+/// the profile keeps 22) and `User` (for a jump host given without one).
+fn ssh_hops(
+    ssh: &onedeck_vault::SshTransport,
+    alias: &str,
+    config: &Option<std::path::PathBuf>,
+) -> Result<Vec<SshHop>> {
+    use onedeck_ssh::ssh_config::{HostConfig, lookup_file};
+    let look = |name: &str| match config {
+        Some(path) => lookup_file(path, name),
+        None => HostConfig::default(),
+    };
+    let last = look(alias);
+    let jumps = if ssh.jumps.is_empty() {
+        last.proxy_jump.clone().unwrap_or_default()
+    } else {
+        ssh.jumps.clone()
+    };
+    let mut hops = Vec::with_capacity(jumps.len() + 1);
+    for jump in &jumps {
+        let given = SshHop::parse(jump, &ssh.user).map_err(Error::Ssh)?;
+        let c = look(&given.host);
+        // A jump host given without a user takes the config's, else the profile's.
+        let user = match (jump.contains('@'), &c.user) {
+            (false, Some(u)) => u.clone(),
+            _ => given.user.clone(),
+        };
+        hops.push(SshHop {
+            port: if given.port == 22 { c.port.unwrap_or(22) } else { given.port },
+            host: c.host_name.unwrap_or(given.host),
+            user,
+        });
+    }
+    hops.push(SshHop {
+        host: last.host_name.unwrap_or_else(|| alias.to_owned()),
+        port: if ssh.port == 22 { last.port.unwrap_or(22) } else { ssh.port },
+        user: ssh.user.clone(),
+    });
+    Ok(hops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hops_follow_the_users_ssh_config() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "Host front\n HostName 10.1.1.1\n Port 2222\n ProxyJump bastion\n\
+             Host bastion\n HostName 10.9.9.9\n User jumper\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ssh = onedeck_vault::SshTransport {
+            host: Some("front".into()),
+            port: 22,
+            user: "oneadmin".into(),
+            jumps: vec![],
+            auth: SshAuthKind::Agent,
+            identity_file: None,
+        };
+        let hops = ssh_hops(&ssh, "front", &Some(path.clone())).unwrap_or_default();
+        let shown: Vec<String> = hops.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["jumper@10.9.9.9:22", "oneadmin@10.1.1.1:2222"]);
+        // What the profile says wins over the config.
+        let explicit = onedeck_vault::SshTransport {
+            port: 2200,
+            jumps: vec!["me@other:2022".into()],
+            ..ssh
+        };
+        let hops = ssh_hops(&explicit, "front", &Some(path)).unwrap_or_default();
+        let shown: Vec<String> = hops.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["me@other:2022", "oneadmin@10.1.1.1:2200"]);
+        // No config: the names as given.
+        let hops = ssh_hops(&explicit, "front", &None).unwrap_or_default();
+        assert_eq!(hops[1].host, "front");
+    }
+}
+

@@ -2,6 +2,7 @@
 //! auth method, host keys unknown, known, changed and revoked, targets only "front" reaches, a
 //! target that refuses, and sshd killed mid-session.
 
+mod corpus;
 mod lab;
 
 use std::time::Duration;
