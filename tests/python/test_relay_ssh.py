@@ -1,6 +1,6 @@
 """`onedeck-cli relay --ssh` against a real sshd in network namespaces (ssh_lab.py): the bundled
-noVNC, in headless Chromium, renders the screen of QEMU's VNC server in namespace "hv", which only
-the SSH host reaches. An unknown host key stops the relay with its fingerprint until it is accepted
+noVNC, in headless Chromium, renders the screen of QEMU's VNC server, and of the simulator's
+built-in console, in namespace "hv", which only the SSH host reaches. An unknown host key stops the relay with its fingerprint until it is accepted
 by fingerprint; a wrong password says so."""
 
 import json
@@ -47,6 +47,66 @@ def start_relay(token_file: Path, lab, page_port: int, *extra, secret: str):
             return proc, m.group(1), "".join(lines)
 
 
+def novnc(url: str, page: int) -> dict:
+    out = subprocess.run(
+        ["node", "tests/tools/novnc-connect.mjs", url, str(page), "45000"],
+        cwd=ROOT / "ui", capture_output=True, text=True, timeout=120,
+    )
+    shown = json.loads(out.stdout.strip().splitlines()[-1])
+    assert shown["error"] is None, (shown, out.stderr)
+    return shown
+
+
+# A TCP forwarder run in "hv": the simulator serves its consoles on hv's own loopback only.
+FORWARDER = """
+import socket, sys, threading
+src, dst = (sys.argv[1], int(sys.argv[2])), ("127.0.0.1", int(sys.argv[3]))
+def pipe(a, b):
+    try:
+        while (d := a.recv(65536)):
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+l = socket.create_server(src)
+while True:
+    c, _ = l.accept()
+    t = socket.create_connection(dst)
+    threading.Thread(target=pipe, args=(c, t), daemon=True).start()
+    threading.Thread(target=pipe, args=(t, c), daemon=True).start()
+"""
+
+
+def test_novnc_renders_the_simulators_console_through_an_ssh_tunnel(tmp_path):
+    if not Path(CLI).exists():
+        pytest.fail(f"{CLI} not built: cargo build -p onedeck-cli")
+    with lab(tmp_path) as lb:
+        sim = subprocess.Popen(
+            ["ip", "netns", "exec", lb.hv_ns, CLI, "sim", "--listen", "127.0.0.1:0", "--vnc", "builtin",
+             "--vnc-base", "15900"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        lb.children.append(sim)
+        assert sim.stdout.readline().startswith("http://127.0.0.1:")
+        lb.in_hv("python3", "-c", FORWARDER, lb.hv_ip, "5910", "15900")
+        lb.wait_in_front(lb.hv_ip, 5910)
+        token_file = tmp_path / "tokens"
+        token_file.write_text(f"vm: {lb.hv_ip}:5910\n")
+        page = free_port()
+        proc, url, err = start_relay(token_file, lb, page, "--accept-host-key", lb.host_fingerprint(),
+                                     secret=lb.password)
+        try:
+            assert url, err
+            shown = novnc(f"{url}/?token=vm", page)
+            assert shown["nonblank"], shown
+            assert (shown["width"], shown["height"], shown["desktop"]) == (640, 400, "alice-run"), shown
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 @pytest.fixture
 def qemu_lab(tmp_path):
     if not shutil.which("qemu-system-x86_64"):
@@ -81,12 +141,7 @@ def test_novnc_renders_qemu_through_an_ssh_tunnel(qemu_lab):
     try:
         assert url, err
         assert fp in err and "accepted" in err
-        out = subprocess.run(
-            ["node", "tests/tools/novnc-connect.mjs", f"{url}/?token=vm", str(page), "30000"],
-            cwd=ROOT / "ui", capture_output=True, text=True, timeout=90,
-        )
-        shown = json.loads(out.stdout.strip().splitlines()[-1])
-        assert shown["error"] is None, (shown, out.stderr)
+        shown = novnc(f"{url}/?token=vm", page)
         assert shown["nonblank"], shown
         assert (shown["width"], shown["height"]) == (720, 400), shown
         assert shown["desktop"] == "QEMU", shown

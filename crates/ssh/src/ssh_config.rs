@@ -134,10 +134,16 @@ Host *
         assert_eq!(front.port, Some(2222));
         assert_eq!(
             front.proxy_jump,
-            Some(vec!["me@bastion.example.org:2200".into(), "ops@inner".into()])
+            Some(vec![
+                "me@bastion.example.org:2200".into(),
+                "ops@inner".into()
+            ])
         );
         let node = lookup(CONFIG, "node1.lab");
-        assert_eq!((node.port, node.user.as_deref()), (Some(2200), Some("labber")));
+        assert_eq!(
+            (node.port, node.user.as_deref()),
+            (Some(2200), Some("labber"))
+        );
         assert_eq!(node.host_name.as_deref(), Some("node1.lab.example.net"));
         let bad = lookup(CONFIG, "bad.lab");
         assert_eq!((bad.port, bad.user.as_deref()), (None, Some("fallback")));

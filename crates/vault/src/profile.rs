@@ -447,6 +447,9 @@ impl Profile {
                     .into(),
             });
         }
+        if let ConsoleTransport::Ssh(ssh) = &self.console_transport {
+            ssh.check_usable()?;
+        }
         if self.ssh_jump.is_some() {
             return Err(Error::InvalidProfile {
                 field: "ssh_jump",

@@ -115,6 +115,33 @@ impl SshTransport {
     }
 }
 
+impl SshTransport {
+    /// Refuses what this machine cannot do, at save: a key file that is not there, ssh-agent where
+    /// OneDeck cannot reach one (Windows, for now). Consoles are never dialled another way instead.
+    ///
+    /// # Errors
+    /// [`Error::InvalidProfile`] naming `ssh.identity_file` or `ssh.auth`.
+    pub fn check_usable(&self) -> Result<()> {
+        if self.auth == SshAuthKind::Key
+            && let Some(path) = &self.identity_file
+            && !path.is_file()
+        {
+            return Err(Error::InvalidProfile {
+                field: "ssh.identity_file",
+                reason: format!("{} is not a readable file", path.display()),
+            });
+        }
+        if cfg!(windows) && self.auth == SshAuthKind::Agent {
+            return Err(Error::InvalidProfile {
+                field: "ssh.auth",
+                reason: "ssh-agent is not supported on Windows yet: use a key file or a password"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +208,27 @@ mod tests {
             }),
             "ssh.identity_file"
         );
+    }
+
+    #[test]
+    fn a_missing_key_file_cannot_be_honoured() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = dir.path().join("id_ed25519");
+        let t = SshTransport {
+            auth: SshAuthKind::Key,
+            identity_file: Some(key.clone()),
+            ..ssh()
+        };
+        assert!(t.validate().is_ok(), "well formed");
+        assert!(matches!(
+            t.check_usable(),
+            Err(Error::InvalidProfile {
+                field: "ssh.identity_file",
+                ..
+            })
+        ));
+        std::fs::write(&key, "key").unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.check_usable().is_ok());
     }
 
     #[test]

@@ -21,6 +21,9 @@ export type SshPrompt =
   | { kind: "hostKey"; profileId: string; vm: VmSummary; host: string; port: number; fingerprint: string }
   | { kind: "secret"; profileId: string; vm: VmSummary; profile: string; refused: boolean };
 
+/** Opens a VM's console again once the prompt is answered. */
+type Reopen = (vm: VmSummary) => Promise<void>;
+
 /** The inventory of the selected profile, with its filter and polling. */
 export class InventoryState {
   profileId = $state<string | null>(null);
@@ -31,6 +34,8 @@ export class InventoryState {
   query = $state("");
   /** An SSH host key to accept or an SSH password to enter before the console opens. */
   sshPrompt = $state<SshPrompt | null>(null);
+  /** What answering the prompt reopens: the VNC console or the SPICE hand-off. */
+  #reopen: Reopen = (vm) => this.openConsole(vm);
   shown = $derived<VmSummary[]>(filterVms(this.inventory?.vms ?? [], this.query));
 
   readonly #errors: ErrorBanner;
@@ -116,7 +121,8 @@ export class InventoryState {
       await consoleOpen({ id: profileId, vmId: vm.id });
     } catch (raw) {
       const error = IpcError.from("console_open", raw);
-      if (!this.#askForSsh(profileId, vm, error)) this.#errors.show(error);
+      if (this.#askForSsh(profileId, vm, error)) this.#reopen = (v) => this.openConsole(v);
+      else this.#errors.show(error);
     }
   }
 
@@ -153,7 +159,7 @@ export class InventoryState {
       this.#errors.show(error, "ssh_host_key_accept");
       return;
     }
-    await this.openConsole(prompt.vm);
+    await this.#reopen(prompt.vm);
   }
 
   /** The user typed the SSH password or passphrase: store it, open the console. */
@@ -167,7 +173,7 @@ export class InventoryState {
       this.#errors.show(error, "ssh_secret_save");
       return;
     }
-    await this.openConsole(prompt.vm);
+    await this.#reopen(prompt.vm);
   }
 
   /** Closes the prompt without opening anything. */
@@ -178,10 +184,13 @@ export class InventoryState {
   /** Hands a SPICE VM's console to remote-viewer; a failure (none installed…) goes to the banner. */
   async openSpice(vm: VmSummary): Promise<void> {
     if (this.profileId === null || !vm.spice) return;
+    const profileId = this.profileId;
     try {
-      await consoleSpiceOpen({ id: this.profileId, vmId: vm.id });
-    } catch (error) {
-      this.#errors.show(error, "console_spice_open");
+      await consoleSpiceOpen({ id: profileId, vmId: vm.id });
+    } catch (raw) {
+      const error = IpcError.from("console_spice_open", raw);
+      if (this.#askForSsh(profileId, vm, error)) this.#reopen = (v) => this.openSpice(v);
+      else this.#errors.show(error);
     }
   }
 

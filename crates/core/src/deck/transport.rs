@@ -235,14 +235,22 @@ fn ssh_hops(
             _ => given.user.clone(),
         };
         hops.push(SshHop {
-            port: if given.port == 22 { c.port.unwrap_or(22) } else { given.port },
+            port: if given.port == 22 {
+                c.port.unwrap_or(22)
+            } else {
+                given.port
+            },
             host: c.host_name.unwrap_or(given.host),
             user,
         });
     }
     hops.push(SshHop {
         host: last.host_name.unwrap_or_else(|| alias.to_owned()),
-        port: if ssh.port == 22 { last.port.unwrap_or(22) } else { ssh.port },
+        port: if ssh.port == 22 {
+            last.port.unwrap_or(22)
+        } else {
+            ssh.port
+        },
         user: ssh.user.clone(),
     });
     Ok(hops)
@@ -287,4 +295,3 @@ mod tests {
         assert_eq!(hops[1].host, "front");
     }
 }
-
