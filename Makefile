@@ -86,7 +86,7 @@ package: deps
 
 # Long fuzzing runs (nightly + cargo-fuzz, installed when missing): every target for
 # FUZZ_SECONDS each, then the corpora are minimised. Short replays of the corpora run in `make test`.
-FUZZ_TARGETS := envelope documents frame_header profiles_file handshake rfb_streams rfb_server recording
+FUZZ_TARGETS := envelope documents frame_header profiles_file handshake rfb_streams rfb_server recording ssh_files
 FUZZ_SECONDS ?= 600
 fuzz:
 	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
