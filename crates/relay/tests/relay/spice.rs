@@ -101,16 +101,21 @@ async fn spice_channels_reach_qemu_through_one_forward() -> TestResult {
     let addr = forward.local_addr();
     assert!(addr.ip().is_loopback());
 
-    let mut main = TcpStream::connect(addr).await?;
-    assert_eq!(link(&mut main, 0, MAIN).await?, 0, "main channel linked");
-    let session = session_id(&mut main).await?;
-    // A second channel joins the session by its id, over a second connection.
-    let mut display = TcpStream::connect(addr).await?;
-    assert_eq!(
-        link(&mut display, session, DISPLAY).await?,
-        0,
-        "display channel linked"
-    );
+    // Bounded: a SPICE server that stops answering fails the test instead of hanging it.
+    let (main, display) = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut main = TcpStream::connect(addr).await?;
+        assert_eq!(link(&mut main, 0, MAIN).await?, 0, "main channel linked");
+        let session = session_id(&mut main).await?;
+        // A second channel joins the session by its id, over a second connection.
+        let mut display = TcpStream::connect(addr).await?;
+        assert_eq!(
+            link(&mut display, session, DISPLAY).await?,
+            0,
+            "display channel linked"
+        );
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((main, display))
+    })
+    .await??;
     let spice = qemu
         .qmp(serde_json::json!({"execute": "query-spice"}))
         .await?;
