@@ -52,6 +52,9 @@ class Lab:
         _run("ip", "netns", "add", h)
         _run("ip", "route", "add", "unreachable", self.unreachable)
         _run("ip", "link", "add", self.veth, "type", "veth", "peer", "name", self.veth + "f", "netns", f)
+        # No IPv6 autoconfiguration on this machine's side: its late address changes make a
+        # browser started meanwhile abort loads with ERR_NETWORK_CHANGED.
+        subprocess.run(["sysctl", "-qw", f"net.ipv6.conf.{self.veth}.disable_ipv6=1"], capture_output=True)
         _run("ip", "addr", "add", f"10.241.{k}.1/24", "dev", self.veth)
         _run("ip", "link", "set", self.veth, "up")
         _run("ip", "-n", f, "addr", "add", f"10.241.{k}.2/24", "dev", self.veth + "f")

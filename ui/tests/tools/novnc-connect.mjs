@@ -49,25 +49,36 @@ await new Promise((ok) => server.listen(Number(portArg), "127.0.0.1", ok));
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] });
 let result;
 try {
-  const tab = await browser.newPage();
-  tab.on("console", (m) => console.error(`page: ${m.text()}`));
-  tab.on("pageerror", (e) => console.error(`page error: ${e.message}`));
-  await tab.goto(`http://127.0.0.1:${portArg}/`);
-  result = await tab.evaluate(async (limit) => {
-    const until = Date.now() + limit;
-    for (;;) {
-      const c = document.querySelector("#screen canvas");
-      if (window.__failed) return { width: 0, height: 0, nonblank: false, desktop: null, error: window.__failed };
-      if (c && c.width > 0) {
-        const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-        let lit = 0;
-        for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 0) lit += 1;
-        if (lit > 0) return { width: c.width, height: c.height, nonblank: true, desktop: window.__desktop, error: null };
-      }
-      if (Date.now() > until) return { width: c?.width ?? 0, height: c?.height ?? 0, nonblank: false, desktop: window.__desktop, error: "timeout" };
-      await new Promise((r) => setTimeout(r, 100));
+  // A network change on this machine (a test's namespaces appearing) aborts Chromium's loads with
+  // ERR_NETWORK_CHANGED: load the page again, up to three times.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const tab = await browser.newPage();
+    tab.on("console", (m) => console.error(`page: ${m.text()}`));
+    tab.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    try {
+      await tab.goto(`http://127.0.0.1:${portArg}/`);
+      result = await tab.evaluate(async (limit) => {
+        const until = Date.now() + limit;
+        for (;;) {
+          const c = document.querySelector("#screen canvas");
+          if (window.__failed) return { width: 0, height: 0, nonblank: false, desktop: null, error: window.__failed };
+          if (c && c.width > 0) {
+            const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+            let lit = 0;
+            for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 0) lit += 1;
+            if (lit > 0) return { width: c.width, height: c.height, nonblank: true, desktop: window.__desktop, error: null };
+          }
+          if (Date.now() > until) return { width: c?.width ?? 0, height: c?.height ?? 0, nonblank: false, desktop: window.__desktop, error: "timeout" };
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }, timeout / 3);
+    } catch (e) {
+      result = { width: 0, height: 0, nonblank: false, desktop: null, error: String(e) };
     }
-  }, timeout);
+    await tab.close();
+    if (result.error === null) break;
+    console.error(`attempt ${attempt + 1}: ${result.error}`);
+  }
 } finally {
   await browser.close();
   server.close();
