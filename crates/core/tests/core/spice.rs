@@ -121,6 +121,10 @@ fn fake_viewer(dir: &Path, body: &str) -> Result<PathBuf, Box<dyn std::error::Er
     Ok(script)
 }
 
+/// The stand-in viewer's part after it recorded its file: connect to the file's port, stay 1 s.
+const CONNECT_AND_STAY: &str =
+    "port=$(sed -n 's/^port=//p' \"$1\")\nexec 3<>/dev/tcp/127.0.0.1/$port\nsleep 1";
+
 const SPICE: &str = "GRAPHICS=[TYPE=\"SPICE\",LISTEN=\"0.0.0.0\"]";
 
 #[tokio::test]
@@ -129,10 +133,7 @@ async fn a_spice_console_is_handed_to_the_viewer_through_a_loopback_forward() ->
         return Ok(());
     }
     let bin = tempfile::tempdir()?;
-    let viewer = fake_viewer(
-        bin.path(),
-        "port=$(sed -n 's/^port=//p' \"$1\")\nexec 3<>/dev/tcp/127.0.0.1/$port\nsleep 1",
-    )?;
+    let viewer = fake_viewer(bin.path(), CONNECT_AND_STAY)?;
     let f = Fixture::new(Some(viewer.clone())).await?;
     let vm = f.vm(SPICE).await?;
     let inv = f.deck.inventory_cached(&f.profile).await?.ok_or("cached")?;
@@ -195,10 +196,7 @@ async fn a_spice_password_reaches_only_the_viewers_file() -> TestResult {
         return Ok(());
     }
     let bin = tempfile::tempdir()?;
-    let viewer = fake_viewer(
-        bin.path(),
-        "port=$(sed -n 's/^port=//p' \"$1\")\nexec 3<>/dev/tcp/127.0.0.1/$port\nsleep 1",
-    )?;
+    let viewer = fake_viewer(bin.path(), CONNECT_AND_STAY)?;
     let f = Fixture::new(Some(viewer)).await?;
     let vm = f
         .vm("GRAPHICS=[TYPE=\"SPICE\",LISTEN=\"0.0.0.0\",PASSWD=\"spice-Pw-93\"]")

@@ -146,19 +146,23 @@ async fn spice_channels_reach_qemu_through_one_forward() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_forward_nobody_uses_ends_on_its_own() -> TestResult {
+/// An echo target, a relay and a forward to the target with `options`.
+async fn echo_forward(
+    options: ForwardOptions,
+) -> TestResult<(CountingTarget, onedeck_relay::Relay, onedeck_relay::Forward)> {
     let target = CountingTarget::echo().await?;
     let relay = relay_with(|_| {}).await?;
-    let forward = relay
-        .open_forward(
-            target.target(),
-            ForwardOptions {
-                first_within: Duration::from_millis(200),
-                ..ForwardOptions::labelled("unused")
-            },
-        )
-        .await?;
+    let forward = relay.open_forward(target.target(), options).await?;
+    Ok((target, relay, forward))
+}
+
+#[tokio::test]
+async fn a_forward_nobody_uses_ends_on_its_own() -> TestResult {
+    let (target, _relay, forward) = echo_forward(ForwardOptions {
+        first_within: Duration::from_millis(200),
+        ..ForwardOptions::labelled("unused")
+    })
+    .await?;
     let end = tokio::time::timeout(Duration::from_secs(5), forward.ended()).await?;
     assert_eq!(end, ForwardEnd::NoViewer);
     assert!(!forward.first_connection().await);
@@ -168,11 +172,7 @@ async fn a_forward_nobody_uses_ends_on_its_own() -> TestResult {
 
 #[tokio::test]
 async fn a_forward_pipes_both_ways_then_ends_when_the_viewer_leaves() -> TestResult {
-    let target = CountingTarget::echo().await?;
-    let relay = relay_with(|_| {}).await?;
-    let forward = relay
-        .open_forward(target.target(), ForwardOptions::labelled("echo"))
-        .await?;
+    let (target, _relay, forward) = echo_forward(ForwardOptions::labelled("echo")).await?;
     let mut s = TcpStream::connect(forward.local_addr()).await?;
     assert!(forward.first_connection().await);
     s.write_all(b"hello spice").await?;
@@ -190,17 +190,11 @@ async fn a_forward_pipes_both_ways_then_ends_when_the_viewer_leaves() -> TestRes
 
 #[tokio::test]
 async fn a_forward_over_its_limit_refuses_the_extra_connection() -> TestResult {
-    let target = CountingTarget::echo().await?;
-    let relay = relay_with(|_| {}).await?;
-    let forward = relay
-        .open_forward(
-            target.target(),
-            ForwardOptions {
-                max_live: 1,
-                ..ForwardOptions::labelled("one")
-            },
-        )
-        .await?;
+    let (target, _relay, forward) = echo_forward(ForwardOptions {
+        max_live: 1,
+        ..ForwardOptions::labelled("one")
+    })
+    .await?;
     let mut first = TcpStream::connect(forward.local_addr()).await?;
     first.write_all(b"x").await?;
     let mut one = [0u8; 1];
@@ -247,11 +241,7 @@ async fn a_forward_says_why_its_target_failed() -> TestResult {
 
 #[tokio::test]
 async fn a_forward_ends_with_the_relay() -> TestResult {
-    let target = CountingTarget::echo().await?;
-    let relay = relay_with(|_| {}).await?;
-    let forward = relay
-        .open_forward(target.target(), ForwardOptions::labelled("shutdown"))
-        .await?;
+    let (_target, relay, forward) = echo_forward(ForwardOptions::labelled("shutdown")).await?;
     let _viewer = TcpStream::connect(forward.local_addr()).await?;
     assert!(forward.first_connection().await);
     let report = relay.shutdown(Duration::from_secs(5)).await;
