@@ -116,17 +116,27 @@ async fn spice_channels_reach_qemu_through_one_forward() -> TestResult {
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>((main, display))
     })
     .await??;
-    let spice = qemu
-        .qmp(serde_json::json!({"execute": "query-spice"}))
-        .await?;
-    let info: serde_json::Value = serde_json::from_str(&spice)?;
-    let mut kinds: Vec<i64> = info["return"]["channels"]
-        .as_array()
-        .ok_or("query-spice lists channels")?
-        .iter()
-        .filter_map(|c| c["channel-type"].as_i64())
-        .collect();
-    kinds.sort_unstable();
+    // QEMU lists a channel once its SPICE thread told the main loop, a moment after the link
+    // reply: ask again for a while rather than racing it.
+    let mut spice = String::new();
+    let mut kinds: Vec<i64> = Vec::new();
+    for _ in 0..50 {
+        spice = qemu
+            .qmp(serde_json::json!({"execute": "query-spice"}))
+            .await?;
+        let info: serde_json::Value = serde_json::from_str(&spice)?;
+        kinds = info["return"]["channels"]
+            .as_array()
+            .ok_or("query-spice lists channels")?
+            .iter()
+            .filter_map(|c| c["channel-type"].as_i64())
+            .collect();
+        kinds.sort_unstable();
+        if kinds == [1, 2] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(kinds, [1, 2], "QEMU sees both channels: {spice}");
     assert_eq!(forward.stats().connections, 2);
     assert_eq!(forward.stats().live, 2);
