@@ -15,6 +15,17 @@ import {
   type VmSummary,
 } from "../lib/ipc";
 import { filterVms } from "./filter";
+import { sortVms, stateCounts, withStates, type SortDir, type SortKey } from "./sort";
+
+/** No facet chosen (replaced whole, never mutated). */
+const NO_STATES: ReadonlySet<string> = Object.freeze(new Set<string>());
+
+/** How one endpoint's table is sorted and narrowed (kept per endpoint for this run). */
+interface TableView {
+  sortKey: SortKey;
+  sortDir: SortDir;
+  states: ReadonlySet<string>;
+}
 
 /** What the main window asks before a console through SSH can open. */
 export type SshPrompt =
@@ -36,7 +47,19 @@ export class InventoryState {
   sshPrompt = $state<SshPrompt | null>(null);
   /** What answering the prompt reopens: the VNC console or the SPICE hand-off. */
   #reopen: Reopen = (vm) => this.openConsole(vm);
-  shown = $derived<VmSummary[]>(filterVms(this.inventory?.vms ?? [], this.query));
+  sortKey = $state<SortKey>("id");
+  sortDir = $state<SortDir>("asc");
+  /** The state facets chosen (none: every state). */
+  states = $state<ReadonlySet<string>>(NO_STATES);
+  /** Sorted once per list or sort change; the facets and the filter keep this order. */
+  readonly sorted = $derived<VmSummary[]>(sortVms(this.inventory?.vms ?? [], this.sortKey, this.sortDir));
+  /** Each state with its count, over the whole inventory. */
+  readonly facets = $derived(stateCounts(this.inventory?.vms ?? []));
+  shown = $derived<VmSummary[]>(filterVms(withStates(this.sorted, this.states), this.query));
+  /** True while a facet or the text filter hides rows. */
+  readonly narrowed = $derived(this.states.size > 0 || this.query.trim() !== "");
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- per-profile memory, never rendered
+  readonly #views = new Map<string, TableView>();
 
   readonly #errors: ErrorBanner;
   readonly #signedOut: (profileId: string) => void;
@@ -64,6 +87,10 @@ export class InventoryState {
     // A refresh still running belongs to the previous profile; its answer will be dropped.
     this.refreshing = false;
     this.query = "";
+    const view = profileId === null ? undefined : this.#views.get(profileId);
+    this.sortKey = view?.sortKey ?? "id";
+    this.sortDir = view?.sortDir ?? "asc";
+    this.states = view?.states ?? NO_STATES;
     this.#failures = 0;
     if (profileId === null) {
       this.loading = false;
@@ -179,6 +206,32 @@ export class InventoryState {
   /** Closes the prompt without opening anything. */
   dismissSshPrompt(): void {
     this.sshPrompt = null;
+  }
+
+  /** Sorts by `key`; the same key again reverses the order. */
+  sortBy(key: SortKey): void {
+    if (this.sortKey === key) this.sortDir = this.sortDir === "asc" ? "desc" : "asc";
+    else {
+      this.sortKey = key;
+      this.sortDir = "asc";
+    }
+    this.#remember();
+  }
+
+  /** Shows (or stops showing only) VMs in `state`, besides the other chosen states. */
+  toggleState(state: string): void {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- replaced whole, never mutated
+    const next = new Set(this.states);
+    if (next.has(state)) next.delete(state);
+    else next.add(state);
+    this.states = next;
+    this.#remember();
+  }
+
+  #remember(): void {
+    if (this.profileId !== null) {
+      this.#views.set(this.profileId, { sortKey: this.sortKey, sortDir: this.sortDir, states: this.states });
+    }
   }
 
   /** Hands a SPICE VM's console to remote-viewer; a failure (none installed…) goes to the banner. */
