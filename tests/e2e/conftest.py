@@ -194,10 +194,17 @@ def add_endpoint_and_list(app, wait, name: str, url: str, user: str, password: s
     ]
 
 
+def in_view(app, element):
+    """Scrolls `element` into the middle of its scroll area and returns it: the VM table renders
+    only the rows near its view, and WebKitWebDriver does not scroll a nested area for a click."""
+    app.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+    return element
+
+
 def open_console(app, wait, row, main: str) -> str:
     """Opens `row`'s console window, switches to it and waits until it is connected; returns its
     handle."""
-    row.find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
+    in_view(app, row).find_element(By.CSS_SELECTOR, "[data-testid=vm-console]").click()
     wait.until(lambda d: len(d.window_handles) == 2)
     console = next(h for h in app.window_handles if h != main)
     app.switch_to.window(console)

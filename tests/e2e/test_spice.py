@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, add_endpoint_and_list, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, add_endpoint_and_list, in_view, isolated_env, new_session, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
@@ -65,7 +65,7 @@ def spice_button(app, wait, url: str, vm_id: int):
         ec.presence_of_element_located((By.CSS_SELECTOR, f"[data-testid=vm-row][data-vm-id='{vm_id}']"))
     )
     assert row.find_elements(By.CSS_SELECTOR, "[data-testid=vm-console]") == [], "no VNC button"
-    button = row.find_element(By.CSS_SELECTOR, "[data-testid=vm-spice]")
+    button = in_view(app, row).find_element(By.CSS_SELECTOR, "[data-testid=vm-spice]")
     assert button.text.strip() == "SPICE console"
     return button
 

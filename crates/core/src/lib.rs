@@ -16,6 +16,7 @@
 
 mod deck;
 mod error;
+pub mod inventory_diff;
 pub mod screenshot;
 pub mod spice;
 pub mod ssh_dialer;
@@ -38,11 +39,11 @@ mod typing;
 pub mod view;
 
 pub use deck::{
-    CONSOLE_IDLE_TIMEOUT, ConsoleLink, DEMO_PROFILE_ID, DIRECT_PROFILE_ID, Deck, DeckConfig,
-    DemoPolicy, ExportFormat, LINK_SCHEME, MAX_AUDIT_ROWS, MAX_MONITORING_RANGE_SECS,
-    MAX_REPLAY_CHUNKS, MAX_VM_NAME_LEN, Retention, SecretBackend, SecretRemoved, SpiceConfig,
-    WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, console_link, demo_profile_id, export_text,
-    is_settled, parse_console_link,
+    ALL_ENDPOINTS_VIEW, CONSOLE_IDLE_TIMEOUT, ConsoleLink, DEMO_PROFILE_ID, DIRECT_PROFILE_ID,
+    Deck, DeckConfig, DemoPolicy, ExportFormat, FIRST_PAGE, LINK_SCHEME, MAX_AUDIT_ROWS,
+    MAX_MONITORING_RANGE_SECS, MAX_REPLAY_CHUNKS, MAX_VM_NAME_LEN, PAGE, Retention, SecretBackend,
+    SecretRemoved, SpiceConfig, WATCH_FIRST_DELAY, WATCH_LIMIT, WATCH_MAX_DELAY, console_link,
+    demo_profile_id, export_text, is_settled, parse_console_link,
 };
 pub use error::{Error, ErrorKind, ErrorView, Result};
 /// The ids and action names of the OpenNebula client, as both front ends pass them.
@@ -55,6 +56,7 @@ pub use typing::{
     KeyStep, MAX_PASTE_CHARS, SendKey, TypingPlan, Untypable, keyboard_layouts, send_keys,
     typing_plan,
 };
+pub use view::inventory::{Column, InventoryDelta, SortDir, TableView};
 pub use view::{
     ActionAccepted, AuditEntry, AuditQuery, AuditVerification, AuthModeName, BulkResult,
     CapacityInput, ConsoleEnd, ConsoleGrant, ConsoleSettings, ConsoleWindow, CreateRequest,

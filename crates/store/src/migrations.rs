@@ -89,8 +89,18 @@ CREATE TABLE console_settings (
 );
 ";
 
+/// Version 5: how each endpoint's VM table (and the "All endpoints" view) is sorted, narrowed and
+/// which columns it shows, as JSON the app writes.
+const V5: &str = "
+CREATE TABLE table_view (
+    view_key      TEXT PRIMARY KEY,
+    json          TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+";
+
 /// The ordered migrations; the schema version is the number applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build creates and understands.
 pub fn latest() -> u32 {

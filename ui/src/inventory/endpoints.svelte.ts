@@ -13,6 +13,10 @@ import {
   type SignInArgs,
 } from "../lib/ipc";
 
+/** The sidebar's "All endpoints" entry, selected like a profile (never a profile's id: ids are
+ * letters, digits, `-` and `_`). */
+export const ALL_ENDPOINTS = "*all";
+
 /** The main window's list of endpoints (profiles) and the selection. */
 export class Endpoints {
   profiles = $state<ProfileSummary[]>([]);
@@ -21,6 +25,10 @@ export class Endpoints {
   /** Why signing in with the stored secret failed, per profile (shown by the sign-in form). */
   autoSignInErrors = $state<Record<string, IpcError>>({});
   selected = $derived<ProfileSummary | null>(this.profiles.find((p) => p.id === this.selectedId) ?? null);
+  /** True while "All endpoints" is selected. */
+  showingAll = $derived(this.selectedId === ALL_ENDPOINTS);
+  /** The signed-in profiles, in the sidebar's order. */
+  signedIn = $derived<ProfileSummary[]>(this.profiles.filter((p) => p.signedIn));
 
   readonly #errors: ErrorBanner;
   /** Profiles already tried with their stored secret in this run: one silent try each. */
@@ -35,10 +43,10 @@ export class Endpoints {
   async load(): Promise<void> {
     try {
       this.profiles = await profilesList();
-      if (!this.profiles.some((p) => p.id === this.selectedId)) {
+      if (this.selectedId !== ALL_ENDPOINTS && !this.profiles.some((p) => p.id === this.selectedId)) {
         this.selectedId = this.profiles[0]?.id ?? null;
       }
-      if (this.selectedId !== null) void this.trySignIn(this.selectedId);
+      if (this.selectedId !== null && this.selectedId !== ALL_ENDPOINTS) void this.trySignIn(this.selectedId);
     } catch (error) {
       this.#errors.show(error, "profiles_list");
     } finally {
@@ -46,10 +54,10 @@ export class Endpoints {
     }
   }
 
-  /** Selects a profile by id. */
+  /** Selects a profile by id, or "All endpoints" ([`ALL_ENDPOINTS`]). */
   select(id: string): void {
     this.selectedId = id;
-    void this.trySignIn(id);
+    if (id !== ALL_ENDPOINTS) void this.trySignIn(id);
   }
 
   /**

@@ -25,7 +25,7 @@ const vms = [
   vm(42, "Web-02", "alice", []),
 ];
 
-const ids = (list: VmSummary[]) => list.map((v) => v.id);
+const ids = (list: readonly VmSummary[]) => list.map((v) => v.id);
 
 describe("filterVms", () => {
   it("returns everything for an empty or blank query", () => {

@@ -17,6 +17,8 @@ export interface MainWindowControl {
   window: MainWindow;
   /** Switches the shown profile (null = none): inventory, panel, selection and feedback follow. */
   showProfile(profileId: string | null): void;
+  /** Switches to "All endpoints": the rows of every profile in `profileIds`, named by `names`. */
+  showAll(profileIds: string[], names: Record<string, string>): void;
   /** Listens to the shell's events and the inventory polls; resolves to the function that stops. */
   connect(): Promise<() => void>;
 }
@@ -55,16 +57,24 @@ export function buildMainWindow(): MainWindowControl {
     details.applyChange(change);
   };
 
+  const leave = () => {
+    details.close();
+    menu.close();
+    create.close();
+    actions.reset();
+    selection.clear();
+    void monitoring.show(null, null);
+  };
+
   return {
     window: state,
     showProfile(profileId) {
-      details.close();
-      menu.close();
-      create.close();
-      actions.reset();
-      selection.clear();
-      void monitoring.show(null, null);
+      leave();
       void inventory.show(profileId);
+    },
+    showAll(profileIds, names) {
+      leave();
+      void inventory.showAll(profileIds, names);
     },
     async connect() {
       const stops: (() => void)[] = [];

@@ -104,18 +104,6 @@ export interface SpiceHandoff {
   connected: boolean;
 }
 
-/** A profile's VM list, live or cached. */
-export interface Inventory {
-  profileId: string;
-  /** ms since the Unix epoch of the fetch from the endpoint. */
-  fetchedAt: number;
-  /** true = the endpoint could not be reached and this is the cached snapshot. */
-  stale: boolean;
-  staleReason: string | null;
-  /** Ascending id. */
-  vms: VmSummary[];
-}
-
 /** What a console window needs to reach its VM through the relay. Never log it. */
 export interface ConsoleGrant {
   /** ws://127.0.0.1:PORT/?token=… — single use, short-lived. */
@@ -518,4 +506,56 @@ export interface ConsoleSettings {
   customKeys: number[];
   /** Share the clipboard with the VM (off by default). */
   clipboard: boolean;
+}
+
+/** A row as `inventory_sync` sends it (docs/IPC.md, "Inventory"):
+ * `[id, name, owner, group, state, stateClass, host, ips, vcpu, memoryMib, flags]`, flags bit 0 = VNC
+ * console, bit 1 = SPICE console. */
+export type CompactVmRow = [
+  number,
+  string,
+  string,
+  string,
+  string,
+  StateClass,
+  string | null,
+  string[],
+  number | null,
+  number | null,
+  number,
+];
+
+/** What to do to the rows of one profile: replace them all (`reset`) or add/replace `rows` and drop `removed`. */
+export interface InventoryDelta {
+  profileId: string;
+  /** Pass back as `since` on the next sync. */
+  revision: number;
+  reset: boolean;
+  rows: CompactVmRow[];
+  removed: number[];
+  /** ms since the Unix epoch of the fetch from the endpoint (0: unknown). */
+  fetchedAt: number;
+  /** true = the endpoint could not be reached: the rows are the cached (or last) ones. */
+  stale: boolean;
+  staleReason: string | null;
+  /** false for a page of a load that is still running. */
+  done: boolean;
+  /** VMs received so far in this load. */
+  loaded: number;
+  /** A page's number (from 1); on the last delta, how many pages came before it. */
+  pages: number;
+}
+
+/** A column of the VM table. */
+export type Column = "id" | "name" | "owner" | "group" | "state" | "host" | "ips" | "vcpu" | "memory" | "endpoint";
+
+/** How a table is sorted, narrowed and laid out; remembered per endpoint and for "All endpoints". */
+export interface TableView {
+  sort: Column;
+  dir: "asc" | "desc";
+  states: string[];
+  owners: string[];
+  hosts: string[];
+  endpoints: string[];
+  columns: Column[];
 }

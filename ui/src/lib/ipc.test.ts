@@ -43,7 +43,7 @@ describe("ipc", () => {
     await ipc.signIn({ id: "p1", password: null, sessionOnly: false });
     await ipc.signOut({ id: "p1" });
     await ipc.inventoryCached({ id: "p1" });
-    await ipc.inventoryRefresh({ id: "p1" });
+    await ipc.inventorySync({ id: "p1", since: null, onPage: () => undefined });
     await ipc.consoleOpen({ id: "p1", vmId: 42 });
     await ipc.consoleConnect();
     expect(calls.map((c) => c.cmd)).toEqual([
@@ -53,7 +53,7 @@ describe("ipc", () => {
       "sign_in",
       "sign_out",
       "inventory_cached",
-      "inventory_refresh",
+      "inventory_sync",
       "console_open",
       "console_connect",
     ]);

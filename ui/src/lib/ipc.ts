@@ -1,9 +1,9 @@
 // The only module that talks to the Tauri core. One typed function per command; DTO types mirror
 // the Rust structs in src-tauri (see docs/IPC.md); errors become IpcError with the command's name. Arguments are camelCase: Tauri maps them to the Rust parameter names.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
-import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, Inventory, ConsoleGrant, ConsoleEnd, SpiceHandoff, ConsoleKeys, ConsoleSettings, TypingPlan, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
+import type { AuditEntry, AuditQuery, AuditVerification, ReplayInfo, AppInfo, ProfileSummary, ProfileInput, InventoryDelta, TableView, ConsoleGrant, ConsoleEnd, SpiceHandoff, ConsoleKeys, ConsoleSettings, TypingPlan, ConsoleEnded, SignedOut, VmActionName, VmDetails, ActionAccepted, BulkActionName, BulkResult, Reinstalled, Capacity, SnapshotCreated, MonitoringSeries, TemplateSummary, CreateRequest, Created, VmChanged } from "./ipc-types";
 
 export * from "./ipc-types";
 
@@ -150,14 +150,34 @@ export function signOut(args: { id: string }): Promise<ProfileSummary> {
   return call<ProfileSummary>("sign_out", { ...args });
 }
 
-/** The last stored inventory of a profile (stale), or null; instant. */
-export function inventoryCached(args: { id: string }): Promise<Inventory | null> {
-  return call<Inventory | null>("inventory_cached", { ...args });
+/** The last stored inventory of a profile as a reset delta (stale), or null; instant. */
+export function inventoryCached(args: { id: string }): Promise<InventoryDelta | null> {
+  return call<InventoryDelta | null>("inventory_cached", { ...args });
 }
 
-/** Fetches a profile's VMs from its endpoint; the cached snapshot (stale) when it is unreachable. */
-export function inventoryRefresh(args: { id: string }): Promise<Inventory> {
-  return call<Inventory>("inventory_refresh", { ...args });
+/**
+ * Brings a profile's rows up to date. `since` is the revision of the last delta applied (null: none
+ * held). A first load's pages go to `onPage` as they arrive; the reply is the last delta, to apply
+ * after the number of pages it names.
+ */
+export function inventorySync(args: {
+  id: string;
+  since: number | null;
+  onPage: (page: InventoryDelta) => void;
+}): Promise<InventoryDelta> {
+  const onPage = new Channel<InventoryDelta>();
+  onPage.onmessage = args.onPage;
+  return call<InventoryDelta>("inventory_sync", { id: args.id, since: args.since, onPage });
+}
+
+/** How a table (a profile's, or all endpoints' with `id` null) was last shown. */
+export function tableView(args: { id: string | null }): Promise<TableView> {
+  return call<TableView>("table_view", { ...args });
+}
+
+/** Remembers how a table is shown. */
+export function tableViewSave(args: { id: string | null; view: TableView }): Promise<void> {
+  return call<void>("table_view_save", { ...args });
 }
 
 /** Opens (or focuses) the console window of a VM. */

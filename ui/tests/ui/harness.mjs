@@ -85,14 +85,21 @@ export async function serveDist() {
  * Opens a page with Tauri's IPC mocked. `handlers` maps a command name to its result, to a
  * `{ reject: value }` object to make the command fail with that value, to `{ sequence: [...] }`
  * whose items answer successive calls (the last one repeating), to `{ by: "vmId", cases: {...} }`
- * that answers by one argument's value, or to `{ delayMs, answer }` that answers later. These nest.
+ * that answers by one argument's value, to `{ delayMs, answer }` that answers later, or to
+ * `{ stream: [...], last, lastDelayMs? }` that sends the items through the call's `onPage` channel,
+ * then answers `last` (`lastDelayMs` later). These nest. Table views are not remembered unless a test mocks `table_view`.
  * Events are mocked too (`shouldMockEvents`): the page's `listen` calls never reach the handlers,
  * and `emitEvent` delivers an event as the shell would; `setHandler` changes an answer mid-test.
  * `initScript` (source text) runs before the page's own scripts.
  * Returns `problems` (console errors, page errors, CSP violations) and every console line in `messages`.
  */
-export async function openApp(url, handlers, { initScript } = {}) {
+export async function openApp(url, givenHandlers, { initScript } = {}) {
   const conf = await tauriConf();
+  const handlers = {
+    table_view: { reject: { kind: "notFound", message: "no table view saved" } },
+    table_view_save: null,
+    ...givenHandlers,
+  };
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
@@ -145,6 +152,13 @@ export async function openApp(url, handlers, { initScript } = {}) {
          return new Promise((ok) => setTimeout(ok, h.delayMs)).then(() => __answer(cmd, key, h.answer, args));
        }
        if (h && typeof h === "object" && "reject" in h) throw h.reject;
+       if (h && typeof h === "object" && Array.isArray(h.stream) && "last" in h) {
+         // A command with a Channel argument (\`onPage\`): the pages first, then the reply.
+         const channel = args?.onPage;
+         h.stream.forEach((message, index) => window.__TAURI_INTERNALS__.runCallback(channel.id, { index, message }));
+         if (typeof h.lastDelayMs === "number") return new Promise((ok) => setTimeout(() => ok(h.last), h.lastDelayMs));
+         return h.last;
+       }
        return h;
      };
      mockIPC((cmd, args) => {

@@ -41,8 +41,33 @@ export const vms = [
   vm(20, "web-02", { state: "PENDING", stateClass: "pending", console: false }),
 ];
 
+/** A row as `inventory_sync` sends it (docs/IPC.md, "Inventory"). */
+export function compactRow(v) {
+  return [v.id, v.name, v.owner, v.group, v.state, v.stateClass, v.host, v.ips, v.vcpu, v.memoryMib, (v.console ? 1 : 0) | (v.spice ? 2 : 0)];
+}
+
+let revision = 1000;
+
+/** An `inventory_sync` answer: by default every VM of `vms`, replacing what the page holds. */
+export function delta({ vms: rows = [], removed = [], ...rest } = {}) {
+  return {
+    profileId: "demo",
+    revision: ++revision,
+    reset: true,
+    fetchedAt: Date.now(),
+    stale: false,
+    staleReason: null,
+    done: true,
+    loaded: rows.length,
+    pages: 0,
+    ...rest,
+    rows: rows.map(compactRow),
+    removed,
+  };
+}
+
 export function inventory(rows = vms) {
-  return { profileId: "demo", fetchedAt: Date.now(), stale: false, staleReason: null, vms: rows };
+  return delta({ vms: rows });
 }
 
 // What core would allow per state; the UI only renders these (VmDetails.operations).
@@ -178,7 +203,7 @@ export function shell(extra = {}) {
     app_info: appInfo,
     profiles_list: [demo],
     inventory_cached: null,
-    inventory_refresh: inventory(),
+    inventory_sync: inventory(),
     vm_details: { by: "vmId", cases: detailsById },
     vm_monitoring: monitoring(),
     console_open: null,

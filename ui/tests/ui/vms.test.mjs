@@ -606,7 +606,7 @@ test("a VM name that is HTML renders as text in the table and the details panel"
   const { browser, page, problems } = await openApp(
     server.url,
     shell({
-      inventory_refresh: inventory([hostile, ...vms.slice(1)]),
+      inventory_sync: inventory([hostile, ...vms.slice(1)]),
       vm_details: details(3, XSS),
     }),
   );

@@ -129,9 +129,9 @@ impl Deck {
         // Only a VM the endpoint lists (its latest inventory): a link cannot reach past what the
         // user sees.
         let listed = self
-            .inventory_cached(&profile.id)
+            .cached_rows(&profile.id)
             .await?
-            .is_some_and(|inv| inv.vms.iter().any(|v| v.id == vm_id));
+            .is_some_and(|(vms, _)| vms.iter().any(|v| v.id == vm_id));
         if !listed {
             return Err(Error::LinkRefused {
                 problem: "linkVmNotListed",

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -31,6 +32,7 @@ mod transport;
 mod vms;
 mod watch;
 
+pub use inventory::{ALL_ENDPOINTS_VIEW, FIRST_PAGE, PAGE};
 pub use links::{ConsoleLink, LINK_SCHEME, console_link, parse_console_link};
 pub use recordings::{ExportFormat, MAX_AUDIT_ROWS, export_text};
 pub use replay::MAX_REPLAY_CHUNKS;
@@ -239,6 +241,10 @@ struct Inner {
     cancel: CancellationToken,
     /// The background tasks, awaited (with a deadline) at shutdown.
     tasks: TaskTracker,
+    /// What the front end holds of each profile's inventory (only changes cross on a refresh).
+    held: Mutex<HashMap<ProfileId, inventory::HeldInventory>>,
+    /// The last inventory revision given out (never repeats within a run).
+    revisions: AtomicU64,
 }
 
 /// The app's state: profiles and their sessions, the inventory cache, the console relay and the
@@ -323,6 +329,8 @@ impl Deck {
                 events,
                 cancel: CancellationToken::new(),
                 tasks: TaskTracker::new(),
+                held: Mutex::new(HashMap::new()),
+                revisions: AtomicU64::new(0),
             }),
         };
         if deck.inner.relay.is_some() {

@@ -83,6 +83,7 @@ impl Deck {
                 self.end_consoles_without_console(&profile_id, |vm| vm != vm_id || has_console);
             }
             if settled || row != last {
+                self.hold_change(&profile_id, vm_id, row.as_ref());
                 let _ = self.inner.events.send(DeckEvent::VmChanged {
                     profile_id: profile_id.clone(),
                     vm_id,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod audit;
 pub mod console_settings;
+pub mod inventory;
 pub mod templates;
 mod transport;
 pub mod vms;
@@ -178,7 +179,7 @@ pub const TOKEN_TTL_SECS: u64 = 8 * 3600;
 pub const TOKEN_RENEW_BEFORE_SECS: u64 = 15 * 60;
 
 /// The badge class of a VM state: what colour the UI paints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum StateClass {
     /// ACTIVE/RUNNING.
@@ -215,7 +216,7 @@ impl StateClass {
 }
 
 /// One row of the inventory. Also the cached form (JSON in the store): it has no secret field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VmSummary {
     /// VM id.

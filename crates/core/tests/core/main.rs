@@ -3,6 +3,7 @@
 
 mod consoles;
 mod demo;
+mod inventory;
 mod profiles;
 mod recording;
 mod spice;

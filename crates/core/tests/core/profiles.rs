@@ -128,7 +128,7 @@ async fn an_unreachable_endpoint_serves_the_cached_inventory_marked_stale() -> T
         .inventory_cached(&profile.id)
         .await?
         .ok_or("no cache after restart")?;
-    assert_eq!(cached.vms, fresh.vms);
+    assert_eq!(cached.rows, fresh.vms);
     // Removing the profile removes its secret and its cache.
     deck.remove_profile(&profile.id).await?;
     assert!(deck.inventory_cached(&profile.id).await?.is_none());

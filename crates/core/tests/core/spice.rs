@@ -137,7 +137,7 @@ async fn a_spice_console_is_handed_to_the_viewer_through_a_loopback_forward() ->
     let f = Fixture::new(Some(viewer.clone())).await?;
     let vm = f.vm(SPICE).await?;
     let inv = f.deck.inventory_cached(&f.profile).await?.ok_or("cached")?;
-    let row = inv.vms.iter().find(|v| v.id == vm).ok_or("row")?;
+    let row = inv.rows.iter().find(|v| v.id == vm).ok_or("row")?;
     assert!(row.spice && !row.console, "a SPICE row: {row:?}");
 
     let handoff = f.deck.spice_open(&f.profile, vm).await?;
