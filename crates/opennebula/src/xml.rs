@@ -141,8 +141,8 @@ impl<'a> El<'a> {
 pub(crate) struct Cursor<'a> {
     reader: Reader<&'a [u8]>,
     doc: &'a str,
-    /// Bytes skipped past the reader by [`Cursor::raw_text`]'s fast path; the reader's own
-    /// positions do not count them.
+    /// Bytes the cursor read itself, past the reader (the fast paths of [`Cursor::raw_text`],
+    /// `tag_fast` and `leaf_fast`); the reader's own positions do not count them.
     skipped: usize,
 }
 
@@ -153,6 +153,9 @@ impl<'a> Cursor<'a> {
         // The cursor checks every end tag against the element it closes itself (`check_end`),
         // which lets `text` read a leaf without quick-xml's stack of open names.
         config.check_end_names = false;
+        // `tag_fast` reads most tags without quick-xml, so its own stack of open elements does
+        // not match the document; end tags are checked here instead (`check_end`).
+        config.allow_unmatched_ends = true;
         config.expand_empty_elements = false;
         Self {
             reader,
@@ -263,6 +266,9 @@ impl<'a> Cursor<'a> {
         if parent.empty {
             return Ok(None);
         }
+        if let Some(next) = self.tag_fast(parent.name()) {
+            return Ok(next);
+        }
         loop {
             let offset = self.position();
             match self.read()? {
@@ -283,6 +289,57 @@ impl<'a> Cursor<'a> {
                 _ => {}
             }
         }
+    }
+
+    /// The common tags, `<NAME>`, `<NAME/>` and the parent's `</NAME>` (after optional
+    /// whitespace, which `next_child` ignores anyway), read straight from the document instead of
+    /// through quick-xml: a pool is mostly such tags. Only plain ASCII names are taken; anything
+    /// else (attributes, comments, `<!DOCTYPE`, a mismatched end tag, the end of the input) gives
+    /// `None` without consuming anything, and the general path reads it as before.
+    /// `Some(None)` is the parent's end tag.
+    fn tag_fast(&mut self, parent: &str) -> Option<Option<El<'a>>> {
+        let offset = self.position();
+        let doc: &'a str = self.doc;
+        // The reader must stand exactly at `offset` (it does between elements), or it would
+        // lose track of where it is.
+        if self.reader.get_ref().len() != doc.len().checked_sub(offset)? {
+            return None;
+        }
+        let rest = doc.as_bytes().get(offset..)?;
+        let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let tag = &rest[ws..];
+        let (next, len) = match tag {
+            [b'<', b'/', name @ ..] => {
+                let tail = name.strip_prefix(parent.as_bytes())?.strip_prefix(b">")?;
+                (None, tag.len() - tail.len())
+            }
+            [b'<', first, more @ ..] if first.is_ascii_alphabetic() || *first == b'_' => {
+                let name_len = 1 + more
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                    .count();
+                let (empty, close) = match tag.get(1 + name_len..)? {
+                    [b'>', ..] => (false, 1),
+                    [b'/', b'>', ..] => (true, 2),
+                    _ => return None,
+                };
+                let at = offset + ws;
+                // ASCII bytes only, so these are character boundaries.
+                let name = doc.get(at + 1..at + 1 + name_len)?;
+                let start = BytesStart::from_content(name, name_len);
+                (Some(El::at(start, empty, at)), 1 + name_len + close)
+            }
+            _ => return None,
+        };
+        self.advance(ws + len);
+        Some(next)
+    }
+
+    /// Moves the reader past `n` bytes the cursor has read itself.
+    fn advance(&mut self, n: usize) {
+        let remaining: &mut &'a [u8] = self.reader.get_mut();
+        *remaining = &remaining[n..];
+        self.skipped += n;
     }
 
     /// The next top-level element of a run of sibling elements, or `None` at the end of input.
@@ -385,7 +442,7 @@ impl<'a> Cursor<'a> {
     /// The common leaf, `<X>text</X>` or `<X><![CDATA[text]]></X>` with no reference in the text,
     /// read straight from the document instead of through two more parser events (most elements
     /// of oned's documents are such leaves). `None` means: take the general path.
-    fn leaf_fast(&mut self, el: &El<'_>) -> Option<&'a str> {
+    pub(crate) fn leaf_fast(&mut self, el: &El<'_>) -> Option<&'a str> {
         let offset = self.position();
         let consumed = usize::try_from(self.reader.buffer_position()).ok()?;
         let doc: &'a str = self.doc;
@@ -394,7 +451,9 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let (text, after) = if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
-            let end = cdata.find("]]>")?;
+            // CDATA values are short: a plain scan beats building a substring searcher per leaf.
+            let end = memchr::memchr_iter(b']', cdata.as_bytes())
+                .find(|i| cdata.as_bytes()[*i..].starts_with(b"]]>"))?;
             (&cdata[..end], &cdata[end + 3..])
         } else {
             let end = memchr::memchr2(b'<', b'&', rest.as_bytes())?;
@@ -408,10 +467,7 @@ impl<'a> Cursor<'a> {
             .strip_prefix("</")?
             .strip_prefix(name)?
             .strip_prefix('>')?;
-        let advance = rest.len() - tail.len();
-        let remaining: &mut &'a [u8] = self.reader.get_mut();
-        *remaining = &remaining[advance..];
-        self.skipped += advance;
+        self.advance(rest.len() - tail.len());
         Some(text)
     }
 
@@ -474,7 +530,7 @@ impl<'a> Cursor<'a> {
         let rest = self.doc.get(offset..).unwrap_or("");
         let in_sync = self.reader.get_ref().len() == self.doc.len().saturating_sub(offset)
             && consumed <= offset;
-        if in_sync && let Some(i) = rest.find('<') {
+        if in_sync && let Some(i) = memchr::memchr(b'<', rest.as_bytes()) {
             let after = &rest[i..];
             let name = el.name();
             if after.starts_with("</")
@@ -509,20 +565,22 @@ impl<'a> Cursor<'a> {
 /// Unescapes XML text: the five predefined entities and character references, in one pass with
 /// one allocation (none when there is nothing to unescape). Any other entity is an error.
 pub(crate) fn unescape(raw: &str) -> Result<Cow<'_, str>, String> {
-    let bytes = raw.as_bytes();
-    let mut amps = memchr::memchr_iter(b'&', bytes);
-    let Some(first) = amps.next() else {
+    if memchr::memchr(b'&', raw.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(raw));
+    }
+    unescape_into(raw, String::with_capacity(raw.len())).map(Cow::Owned)
+}
+
+/// [`unescape`], appending to `out` (which the caller may have sized for more text).
+pub(crate) fn unescape_into(raw: &str, mut out: String) -> Result<String, String> {
+    let bytes = raw.as_bytes();
+    let Some(first) = memchr::memchr(b'&', bytes) else {
+        out.push_str(raw);
+        return Ok(out);
     };
-    let mut out = String::with_capacity(raw.len());
     let mut last = 0;
-    let mut next = Some(first);
-    while let Some(at) = next {
-        if at < last {
-            // An `&` inside a reference already consumed (cannot happen for valid references).
-            next = amps.next();
-            continue;
-        }
+    let mut at = first;
+    loop {
         // `&` is ASCII, so `at` and `last` are character boundaries: no re-validation needed.
         out.push_str(&raw[last..at]);
         let rest = &bytes[at + 1..];
@@ -560,10 +618,19 @@ pub(crate) fn unescape(raw: &str) -> Result<Cow<'_, str>, String> {
         };
         out.push(ch);
         last = at + 1 + len;
-        next = amps.next();
+        // In an escaped document the next `&` is usually a few bytes away (`&lt;ID&gt;1&lt;`):
+        // look there byte by byte before paying for a vectorised search of the rest.
+        let near = &bytes[last..bytes.len().min(last + 16)];
+        at = match near.iter().position(|b| *b == b'&') {
+            Some(i) => last + i,
+            None => match memchr::memchr(b'&', &bytes[last + near.len()..]) {
+                Some(i) => last + near.len() + i,
+                None => break,
+            },
+        };
     }
     out.push_str(&raw[last..]);
-    Ok(Cow::Owned(out))
+    Ok(out)
 }
 
 /// Resolves a reference: a character reference or one of the five predefined entities; any
@@ -682,6 +749,45 @@ mod tests {
         };
         assert!(run().is_ok());
         assert_eq!(texts, ["plain", "a <b> & c", "x & y", "", " "]);
+    }
+
+    #[test]
+    fn odd_tags_take_the_general_path_and_read_the_same() {
+        // Attributes, a space before `>`, a comment and whitespace are left to quick-xml;
+        // plain tags are read by `tag_fast`. Offsets must stay right for either.
+        let doc = "<A>\n <X a=\"1\">t</X ><Y/> <!-- c --><Z><W>1</W></Z><V />\n</A>";
+        let mut c = Cursor::new(doc);
+        let mut seen = Vec::new();
+        let mut run = || -> Result<(), Fail> {
+            let root = c.root("A")?;
+            while let Some(el) = c.next_child(&root)? {
+                let at = &doc[el.offset..el.offset + 2];
+                let text = if el.name() == "Z" {
+                    let w = c.next_child(&el)?.ok_or_else(|| Fail::new(0, "no W"))?;
+                    let t = c.text(&w)?.into_owned();
+                    if c.next_child(&el)?.is_some() {
+                        return Err(Fail::new(0, "more in Z"));
+                    }
+                    t
+                } else {
+                    c.text(&el)?.into_owned()
+                };
+                seen.push((el.name().to_owned(), at.to_owned(), text));
+            }
+            c.finish()
+        };
+        assert!(run().is_ok());
+        let want = [
+            ("X", "<X", "t"),
+            ("Y", "<Y", ""),
+            ("Z", "<Z", "1"),
+            ("V", "<V", ""),
+        ];
+        let want: Vec<(String, String, String)> = want
+            .iter()
+            .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+            .collect();
+        assert_eq!(seen, want);
     }
 
     #[test]

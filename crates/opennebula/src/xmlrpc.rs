@@ -325,7 +325,7 @@ fn unescape_parallel(raw: &str) -> Option<String> {
     cuts.push(raw.len());
     cuts.dedup();
     let slices: Vec<&str> = cuts.windows(2).map(|w| &raw[w[0]..w[1]]).collect();
-    let parts: Vec<Option<Cow<'_, str>>> = std::thread::scope(|scope| {
+    let parts = std::thread::scope(|scope| {
         let handles: Vec<_> = slices[1..]
             .iter()
             .map(|slice| {
@@ -334,18 +334,20 @@ fn unescape_parallel(raw: &str) -> Option<String> {
                     .ok()
             })
             .collect();
-        let mut parts = vec![crate::xml::unescape(slices[0]).ok()];
-        parts.extend(
-            handles
-                .into_iter()
-                .map(|h| h.and_then(|h| h.join().ok()).flatten()),
-        );
-        parts
+        // The first part is unescaped straight into a buffer with room for the whole text (as
+        // the sequential path reserves; pages never written are never touched), so joining
+        // copies only the other parts.
+        let first = crate::xml::unescape_into(slices[0], String::with_capacity(raw.len())).ok();
+        let rest: Vec<Option<Cow<'_, str>>> = handles
+            .into_iter()
+            .map(|h| h.and_then(|h| h.join().ok()).flatten())
+            .collect();
+        (first, rest)
     });
-    let parts: Vec<Cow<'_, str>> = parts.into_iter().collect::<Option<_>>()?;
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in &parts {
-        out.push_str(part);
+    let (first, rest) = parts;
+    let mut out = first?;
+    for part in rest {
+        out.push_str(&part?);
     }
     Some(out)
 }

@@ -126,6 +126,12 @@ fn attr_value(c: &mut Cursor<'_>, el: &El<'_>, depth: usize) -> Result<AttrValue
             format!("template attributes nested too deep (more than {MAX_ATTRIBUTE_DEPTH} levels)"),
         ));
     }
+    // Most attributes are leaves (`<NAME><![CDATA[value]]></NAME>`): one allocation, no events.
+    if !el.empty
+        && let Some(text) = c.leaf_fast(el)
+    {
+        return Ok(AttrValue::Text(text.to_owned()));
+    }
     let mut text = String::new();
     match c.next_child_or_text(el, &mut text)? {
         None => Ok(AttrValue::Text(text)),
