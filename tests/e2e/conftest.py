@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.webdriver.remote.client_config import ClientConfig
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support import expected_conditions as ec
@@ -129,10 +131,13 @@ def new_session(driver_url: str, app_binary: Path):
     options = ArgOptions()
     options.set_capability("browserName", "wry")
     options.set_capability("tauri:options", {"application": str(app_binary)})
+    # A WebKit web process that dies leaves WebKitWebDriver waiting for it without end: every
+    # command is bounded, so such a test fails in minutes instead of holding the run.
+    config = ClientConfig(remote_server_addr=driver_url, timeout=180)
     # A loaded 2-core machine occasionally drops the very first session request; retry twice.
     for attempt in range(3):
         try:
-            return webdriver.Remote(command_executor=driver_url, options=options)
+            return webdriver.Remote(command_executor=RemoteConnection(client_config=config), options=options)
         except Exception:  # noqa: BLE001 - any failure to open a session is retried the same way
             if attempt == 2:
                 raise
@@ -178,9 +183,18 @@ def add_endpoint_and_list(app, wait, name: str, url: str, user: str, password: s
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
     fill_endpoint_dialog(app, wait, name, url, user, password)
     app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-save]").click()
+    # This endpoint's item (there may be others already), once the dialog has closed.
+    wait.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-name]")))
     item = wait.until(
-        ec.presence_of_element_located(
-            (By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])")
+        lambda d: next(
+            (
+                i
+                for i in d.find_elements(
+                    By.CSS_SELECTOR, "[data-testid=endpoint-item][data-signed-in=true]:not([data-profile-id=demo])"
+                )
+                if i.find_element(By.CSS_SELECTOR, ".name").text.strip() == name
+            ),
+            None,
         )
     )
     item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
