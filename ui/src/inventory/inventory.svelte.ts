@@ -459,7 +459,7 @@ export class InventoryState {
     if (this.profileId === null) return;
     const held = this.#rowsOf(this.profileId);
     const fresh = vms.filter((vm) => !held.has(vm.id));
-    for (const vm of fresh) held.put(vm.id, vm);
+    for (const vm of fresh) held.put(vm.id, vm, { placeholder: true });
     if (fresh.length > 0) this.#publish();
   }
 

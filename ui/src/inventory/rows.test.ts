@@ -54,6 +54,21 @@ describe("ProfileRows", () => {
     expect(rows.stale).toBe(false);
   });
 
+  it("keeps a just-created VM until an answer without it", () => {
+    const rows = new ProfileRows("lab");
+    rows.apply(delta({ reset: true, rows: [row(1)] }));
+    const vm = { id: 5, name: "new", owner: "a", group: "g", state: "PENDING", stateClass: "pending" as const, host: null, ips: [], vcpu: 1, memoryMib: 1, console: false, spice: false };
+    rows.put(5, vm, { placeholder: true });
+    rows.put(6, { ...vm, id: 6 }, { placeholder: true });
+    expect(rows.has(5) && rows.has(6)).toBe(true);
+    // A page does not settle them; the answer lists 5 (new to the deck) but not 6.
+    rows.apply(delta({ revision: 2, done: false, rows: [] }));
+    expect(rows.has(6)).toBe(true);
+    rows.apply(delta({ revision: 3, rows: [row(5, "RUNNING")] }));
+    expect(rows.get(5)?.state).toBe("RUNNING");
+    expect(rows.has(6)).toBe(false);
+  });
+
   it("keys rows uniquely across profiles", () => {
     expect(rowKey("a", 7)).not.toBe(rowKey("b", 7));
     expect(rowKey("a", 7)).toBe(rowKey("a", 7));

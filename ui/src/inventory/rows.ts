@@ -62,6 +62,8 @@ export class ProfileRows {
   /** False while a first load's pages are still arriving. */
   done = true;
   readonly #byId = new Map<number, VmRow>();
+  /** Rows shown before the endpoint listed them (just created): the next full answer confirms or drops them. */
+  readonly #placeholders = new Set<number>();
   #list: VmRow[] | null = null;
 
   constructor(profileId: string) {
@@ -81,6 +83,7 @@ export class ProfileRows {
       changed = true;
     }
     for (const id of delta.removed) changed = this.#byId.delete(id) || changed;
+    if (delta.done && !delta.stale) changed = this.#settlePlaceholders(delta) || changed;
     this.revision = delta.revision;
     this.stale = delta.stale;
     this.staleReason = delta.staleReason;
@@ -92,10 +95,25 @@ export class ProfileRows {
   }
 
   /** Adds or replaces rows outside a delta (an event, a just-created VM); `null` drops VM `id`. */
-  put(id: number, vm: VmSummary | null): void {
+  put(id: number, vm: VmSummary | null, { placeholder = false } = {}): void {
     if (vm === null) this.#byId.delete(id);
     else this.#byId.set(id, toRow(this.profileId, vm));
+    if (placeholder) this.#placeholders.add(id);
+    else this.#placeholders.delete(id);
     this.#list = null;
+  }
+
+  // The deck does not know of placeholders, so the first answer after one sends the VM as new
+  // if the endpoint lists it; one it does not send was never created (or is already gone).
+  #settlePlaceholders(delta: InventoryDelta): boolean {
+    if (this.#placeholders.size === 0) return false;
+    const sent = new Set(delta.rows.map((r) => r[0]));
+    let changed = false;
+    for (const id of this.#placeholders) {
+      if (!sent.has(id) && !delta.reset) changed = this.#byId.delete(id) || changed;
+    }
+    this.#placeholders.clear();
+    return changed;
   }
 
   /** Whether VM `id` is held. */
