@@ -262,14 +262,19 @@ fn short_user_template(d: &mut Doc, vm: &Vm) {
 
 /// `<VM_POOL>` of the given VMs.
 pub fn vm_pool<'a>(vms: impl Iterator<Item = &'a Vm>, body: VmBody, size_hint: usize) -> String {
-    let per = if body == VmBody::Short { 1600 } else { 5000 };
-    let mut d = Doc::with_capacity(32 + size_hint * per);
+    let mut d = Doc::with_capacity(pool_capacity(body, size_hint));
     d.open("VM_POOL");
     for v in vms {
         vm(&mut d, v, body);
     }
     d.close("VM_POOL");
     d.into_string()
+}
+
+/// Room to reserve for a pool document of `n` VMs (more than it takes, short or escaped).
+pub fn pool_capacity(body: VmBody, n: usize) -> usize {
+    let per = if body == VmBody::Short { 1600 } else { 5000 };
+    32 + n.saturating_mul(per)
 }
 
 /// How many 30-second records `one.vm.monitoring` returns: 4 hours, oned's default

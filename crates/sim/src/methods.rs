@@ -83,9 +83,94 @@ pub fn call(w: &mut World, c: &MethodCall) -> Outcome {
     if !METHODS.contains(&c.name.as_str()) {
         return Fault::unknown_method(&c.name).into();
     }
+    if is_pool_call(&c.name) {
+        return match plan_pool(w, c) {
+            Ok(plan) => {
+                let mut d = Doc::with_capacity(docs::pool_capacity(plan.body, plan.ids.len()));
+                d.open("VM_POOL");
+                write_vms(&mut d, w, &plan.ids, plan.body);
+                d.close("VM_POOL");
+                Outcome::Ok(Reply::Str(d.into_string()))
+            }
+            Err(o) => o,
+        };
+    }
     match run(w, c) {
         Ok(r) => Outcome::Ok(r),
         Err(o) => o,
+    }
+}
+
+/// `one.vmpool.info` and `one.vmpool.infoextended`: the calls whose reply can be huge (a
+/// 100,000-VM pool is ~100 MB), which [`plan_pool`] and [`pool_reply`] serve in two steps.
+pub fn is_pool_call(method: &str) -> bool {
+    matches!(method, "one.vmpool.info" | "one.vmpool.infoextended")
+}
+
+/// A pool call that passed every check: its VMs, chosen and paged when the call was made, in
+/// reply order, and the body to write for each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolPlan {
+    /// VM IDs in reply order (descending).
+    pub ids: Vec<u32>,
+    /// Short (`info`) or extended (`infoextended`) bodies.
+    pub body: VmBody,
+}
+
+/// VMs written per hold of the world in [`pool_reply`]: a few milliseconds of work, so other
+/// calls wait at most that long while a big pool is written.
+pub const POOL_CHUNK: usize = 1000;
+
+/// Checks a pool call (session, parameters, filter, state) and chooses its VMs; `Err` is the
+/// call's whole outcome, as [`call`] would give it.
+pub fn plan_pool(w: &mut World, c: &MethodCall) -> Result<PoolPlan, Outcome> {
+    let p = Params(&c.params);
+    let session = p.string(0)?.to_string();
+    let caller = w.authenticate(&session)?;
+    let filter = p.int(1)?;
+    let start = p.int(2)?;
+    let end = p.int(3)?;
+    let st = p.int(4)?;
+    let kv = p.opt_string(5, "")?.to_string();
+    let body = if c.name == "one.vmpool.info" {
+        VmBody::Short
+    } else {
+        VmBody::Extended
+    };
+    let ids = vm_pool_ids(w, &caller, filter, start, end, st, &kv)?;
+    Ok(PoolPlan { ids, body })
+}
+
+/// The whole reply (`[true, <VM_POOL>, 0]`) of a planned pool call. The document is written
+/// already escaped into the envelope, in one buffer. `world` gives access to the world for each
+/// [`POOL_CHUNK`] VMs (the server takes its lock per chunk, so other calls get in between);
+/// every VM is written as it is when its chunk is, and the choice of VMs and the paging stay
+/// those of the call (VMs are never removed from the pool, DONE ones stay).
+pub fn pool_reply<G: std::ops::Deref<Target = World>>(
+    plan: &PoolPlan,
+    mut world: impl FnMut() -> G,
+) -> String {
+    let head = crate::xmlrpc::success_string_head();
+    let tail = crate::xmlrpc::success_string_tail();
+    let mut d =
+        Doc::escaped(head.len() + tail.len() + docs::pool_capacity(plan.body, plan.ids.len()));
+    d.raw(&head);
+    d.open("VM_POOL");
+    for chunk in plan.ids.chunks(POOL_CHUNK) {
+        let w = world();
+        write_vms(&mut d, &w, chunk, plan.body);
+    }
+    d.close("VM_POOL");
+    d.raw(&tail);
+    d.into_string()
+}
+
+/// Writes the bodies of the VMs `ids`.
+fn write_vms(d: &mut Doc, w: &World, ids: &[u32], body: VmBody) {
+    for id in ids {
+        if let Some(vm) = w.vms.get(id) {
+            docs::vm(d, vm, body);
+        }
     }
 }
 
@@ -103,19 +188,6 @@ fn run(w: &mut World, c: &MethodCall) -> Result<Reply, Outcome> {
             let valid = p.int(3)?;
             let egid = p.opt_int(4, -1)?;
             Reply::Str(w.login(&caller, &user, &token, valid, egid)?)
-        }
-        "one.vmpool.info" | "one.vmpool.infoextended" => {
-            let filter = p.int(1)?;
-            let start = p.int(2)?;
-            let end = p.int(3)?;
-            let st = p.int(4)?;
-            let kv = p.opt_string(5, "")?.to_string();
-            let body = if c.name == "one.vmpool.info" {
-                VmBody::Short
-            } else {
-                VmBody::Extended
-            };
-            Reply::Str(vm_pool(w, &caller, filter, start, end, st, &kv, body)?)
         }
         "one.vmpool.infoset" => {
             let ids = p.string(1)?.to_string();
@@ -383,8 +455,14 @@ fn flag_matches(filter: i32, caller: &Caller, uid: u32, gid: u32) -> bool {
     }
 }
 
-/// ID range (`end >= -1`) or paging (`end < -1`) over rows in descending ID order.
-fn page<T>(rows: Vec<T>, start: i32, end: i32, id: impl Fn(&T) -> u32) -> Vec<T> {
+/// ID range (`end >= -1`) or paging (`end < -1`) over rows in descending ID order. Rows are
+/// taken lazily, so a page near the start of a big pool stops early.
+fn page<T>(
+    rows: impl IntoIterator<Item = T>,
+    start: i32,
+    end: i32,
+    id: impl Fn(&T) -> u32,
+) -> Vec<T> {
     if end < -1 {
         let offset = usize::try_from(start).unwrap_or(0);
         let size = usize::try_from(-i64::from(end)).unwrap_or(0);
@@ -401,8 +479,8 @@ fn page<T>(rows: Vec<T>, start: i32, end: i32, id: impl Fn(&T) -> u32) -> Vec<T>
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn vm_pool(
+/// The IDs a pool call returns, after oned's checks in oned's order.
+fn vm_pool_ids(
     w: &World,
     caller: &Caller,
     filter: i32,
@@ -410,8 +488,7 @@ fn vm_pool(
     end: i32,
     st: i32,
     kv: &str,
-    body: VmBody,
-) -> Result<String, ApiError> {
+) -> Result<Vec<u32>, ApiError> {
     check_filter(filter)?;
     if !(-2..=11).contains(&st) {
         return Err(ApiError::new(
@@ -426,7 +503,7 @@ fn vm_pool(
         ));
     }
     let admin = caller.is_admin();
-    let rows: Vec<&Vm> = w
+    let rows = w
         .vms
         .values()
         .rev()
@@ -437,10 +514,8 @@ fn vm_pool(
         })
         .filter(|v| flag_matches(filter, caller, v.uid, v.gid))
         .filter(|v| admin || w.can_see_vm(caller, v))
-        .collect();
-    let rows = page(rows, start, end, |v| v.id);
-    let n = rows.len();
-    Ok(docs::vm_pool(rows.into_iter(), body, n))
+        .map(|v| v.id);
+    Ok(page(rows, start, end, |id| *id))
 }
 
 #[cfg(test)]

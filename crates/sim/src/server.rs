@@ -9,7 +9,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -71,12 +71,29 @@ struct Shared {
     wake: Notify,
     requests: AtomicU64,
     dirty: AtomicBool,
+    /// Threads waiting for the world's lock (see [`Shared::lock_after_others`]).
+    waiting: AtomicUsize,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, World> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         // A panic while holding the lock leaves the world usable; take it back.
-        self.world.lock().unwrap_or_else(|p| p.into_inner())
+        let guard = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        guard
+    }
+
+    /// The lock again for the next part of a long job (a big pool, a chunk at a time). The
+    /// standard mutex is not fair: a thread that unlocks and locks again at once keeps it, and
+    /// a `one.vm.info` would wait for the whole pool. So threads already waiting go first
+    /// (bounded, should they keep coming).
+    fn lock_after_others(&self) -> MutexGuard<'_, World> {
+        let deadline = std::time::Instant::now() + Duration::from_millis(20);
+        while self.waiting.load(Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        self.lock()
     }
 
     fn now_ms(&self) -> u64 {
@@ -118,6 +135,7 @@ impl Simulator {
             wake: Notify::new(),
             requests: AtomicU64::new(0),
             dirty: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
         });
         {
             let mut w = shared.lock();
@@ -403,7 +421,13 @@ async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::R
         .await;
         return;
     }
-    let reply = handle(&shared, &body);
+    // Off the async workers: a call holds the world's lock, and a pool of 100,000 VMs takes a
+    // good part of a second to write (other connections go on meanwhile, see `handle`).
+    let worker = shared.clone();
+    let Ok(reply) = tokio::task::spawn_blocking(move || handle(&worker, &body)).await else {
+        // The call panicked; like a crashed oned worker, the connection just closes.
+        return;
+    };
     let reply = if fault == Some(FaultKind::Malformed) {
         let mut cut = reply.len() / 2;
         while !reply.is_char_boundary(cut) {
@@ -422,7 +446,8 @@ async fn connection(mut sock: TcpStream, shared: Arc<Shared>, mut stop: watch::R
     .await;
 }
 
-/// Answers one XML-RPC body (the whole request path minus HTTP).
+/// Answers one XML-RPC body (the whole request path minus HTTP). Blocking: runs on tokio's
+/// blocking threads.
 fn handle(shared: &Shared, body: &[u8]) -> String {
     let call = match xmlrpc::parse_call(body) {
         Ok(c) => c,
@@ -433,6 +458,22 @@ fn handle(shared: &Shared, body: &[u8]) -> String {
             });
         }
     };
+    if methods::is_pool_call(&call.name) {
+        // The VMs are chosen under one hold of the lock, then written a chunk per hold, so
+        // `one.vm.info` and the clock are not held up by a big pool.
+        let plan = {
+            let mut w = shared.lock();
+            w.now_ms = shared.now_ms();
+            let plan = methods::plan_pool(&mut w, &call);
+            shared.consoles.sync(&mut w);
+            plan
+        };
+        shared.wake.notify_one();
+        return match plan {
+            Ok(plan) => methods::pool_reply(&plan, || shared.lock_after_others()),
+            Err(outcome) => reply_of(&call.name, outcome),
+        };
+    }
     let outcome = {
         let mut w = shared.lock();
         w.now_ms = shared.now_ms();
@@ -444,25 +485,30 @@ fn handle(shared: &Shared, body: &[u8]) -> String {
         o
     };
     shared.wake.notify_one();
+    reply_of(&call.name, outcome)
+}
+
+/// The reply body of a call's outcome.
+fn reply_of(method: &str, outcome: Outcome) -> String {
     match outcome {
         Outcome::Ok(r) => xmlrpc::success(&r),
-        Outcome::Err(e) => {
-            xmlrpc::failure(&format!("[{}] {}", call.name, e.message), e.code, e.index3)
-        }
+        Outcome::Err(e) => xmlrpc::failure(&format!("[{method}] {}", e.message), e.code, e.index3),
         Outcome::Fault(f) => xmlrpc::fault(&f),
     }
 }
 
-/// Answers one XML-RPC body against a world directly (benchmarks and tests of the serialiser).
+/// Answers one XML-RPC body against a world directly (benchmarks and tests of the serialiser),
+/// by the server's own path.
 pub fn answer(w: &mut World, body: &[u8]) -> String {
     match xmlrpc::parse_call(body) {
-        Ok(call) => match methods::call(w, &call) {
-            Outcome::Ok(r) => xmlrpc::success(&r),
-            Outcome::Err(e) => {
-                xmlrpc::failure(&format!("[{}] {}", call.name, e.message), e.code, e.index3)
+        Ok(call) if methods::is_pool_call(&call.name) => match methods::plan_pool(w, &call) {
+            Ok(plan) => {
+                let w: &World = w;
+                methods::pool_reply(&plan, || w)
             }
-            Outcome::Fault(f) => xmlrpc::fault(&f),
+            Err(outcome) => reply_of(&call.name, outcome),
         },
+        Ok(call) => reply_of(&call.name, methods::call(w, &call)),
         Err(e) => xmlrpc::fault(&xmlrpc::Fault {
             code: -503,
             message: e.to_string(),
@@ -478,6 +524,75 @@ fn _reply_is_used(r: Reply) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One XML-RPC call over HTTP: when the first byte of the reply came, and the whole reply.
+    async fn post(addr: SocketAddr, body: &'static str) -> (tokio::time::Instant, String) {
+        let mut sock = TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "POST /RPC2 HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        sock.write_all(head.as_bytes()).await.expect("write head");
+        sock.write_all(body.as_bytes()).await.expect("write body");
+        let mut reply = vec![0u8; 1];
+        sock.read_exact(&mut reply).await.expect("first byte");
+        let first = tokio::time::Instant::now();
+        sock.read_to_end(&mut reply).await.expect("read reply");
+        (first, String::from_utf8_lossy(&reply).into_owned())
+    }
+
+    /// A one-thread runtime: had the pool been written on it, nothing else could be answered
+    /// before the pool's reply began.
+    #[tokio::test(flavor = "current_thread")]
+    async fn vm_info_is_answered_while_a_big_pool_is_written() {
+        const POOL: &str = "<methodCall><methodName>one.vmpool.info</methodName><params><param><value><string>oneadmin:opennebula</string></value></param><param><value><int>-2</int></value></param><param><value><int>-1</int></value></param><param><value><int>-1</int></value></param><param><value><int>-2</int></value></param></params></methodCall>";
+        const INFO: &str = "<methodCall><methodName>one.vm.info</methodName><params><param><value><string>oneadmin:opennebula</string></value></param><param><value><int>7</int></value></param></params></methodCall>";
+        let sim = Simulator::start(SimConfig {
+            vms: 20_000,
+            vnc: crate::VncMode::None,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("simulator starts");
+        let addr = sim.local_addr();
+        let pool = tokio::spawn(post(addr, POOL));
+        // Let the pool call reach the server before asking for the VM.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let (info_at, info) = post(addr, INFO).await;
+        let (pool_at, pool) = pool.await.expect("pool call");
+        assert!(info.contains("&lt;ID&gt;7&lt;/ID&gt;"), "{info}");
+        assert!(pool.matches("&lt;VM&gt;").count() >= 20_000);
+        assert!(
+            info_at < pool_at,
+            "one.vm.info was answered {:?} after the pool's reply began",
+            info_at - pool_at
+        );
+        sim.shutdown().await.expect("shutdown");
+    }
+
+    #[test]
+    fn a_pool_written_escaped_in_chunks_is_the_plain_reply() {
+        let mut w = crate::fixture::build(&SimConfig {
+            vms: 2 * methods::POOL_CHUNK + 100,
+            ..SimConfig::default()
+        });
+        for method in ["one.vmpool.info", "one.vmpool.infoextended"] {
+            for (start, end) in [(-1, -1), (0, -200), (150, -1500), (10, 1500), (0, -5000)] {
+                let body = format!(
+                    "<methodCall><methodName>{method}</methodName><params><param><value>oneadmin:opennebula</value></param><param><value><i4>-2</i4></value></param><param><value><i4>{start}</i4></value></param><param><value><i4>{end}</i4></value></param><param><value><i4>-1</i4></value></param></params></methodCall>"
+                );
+                let call = xmlrpc::parse_call(body.as_bytes()).expect("a call");
+                let plain = reply_of(&call.name, methods::call(&mut w, &call));
+                assert!(plain.contains("&lt;VM&gt;"), "{method} {start} {end}");
+                assert_eq!(
+                    answer(&mut w, body.as_bytes()),
+                    plain,
+                    "{method} {start} {end}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn faults_are_reproducible_and_near_the_rate() {

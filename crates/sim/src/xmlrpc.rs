@@ -307,23 +307,32 @@ pub fn success(value: &Reply) -> String {
         Reply::Int(_) => 16,
     };
     let mut out = String::with_capacity(HEAD.len() + TAIL.len() + 96 + extra);
-    out.push_str(HEAD);
-    out.push_str("<value><boolean>1</boolean></value>\r\n");
     match value {
         Reply::Str(s) => {
-            out.push_str("<value><string>");
+            out.push_str(&success_string_head());
             escape_into(&mut out, s);
-            out.push_str("</string></value>\r\n");
+            out.push_str(&success_string_tail());
         }
         Reply::Int(i) => {
-            out.push_str("<value><i4>");
+            out.push_str(HEAD);
+            out.push_str("<value><boolean>1</boolean></value>\r\n<value><i4>");
             out.push_str(&i.to_string());
-            out.push_str("</i4></value>\r\n");
+            out.push_str("</i4></value>\r\n<value><i4>0</i4></value>\r\n");
+            out.push_str(TAIL);
         }
     }
-    out.push_str("<value><i4>0</i4></value>\r\n");
-    out.push_str(TAIL);
     out
+}
+
+/// What `success` writes before an (escaped) string value: a big reply writes its escaped
+/// document right after it, into one buffer (see [`crate::xml::Doc::escaped`]).
+pub fn success_string_head() -> String {
+    format!("{HEAD}<value><boolean>1</boolean></value>\r\n<value><string>")
+}
+
+/// What `success` writes after a string value.
+pub fn success_string_tail() -> String {
+    format!("</string></value>\r\n<value><i4>0</i4></value>\r\n{TAIL}")
 }
 
 /// `[false, message, code, index3, i8 -1]`.
