@@ -6,6 +6,7 @@
 
 mod commands;
 mod error;
+mod recover;
 mod windows;
 
 pub use error::{CommandError, ErrorKind};
@@ -33,6 +34,7 @@ pub fn run() {
             open_links(app, argv);
         }))
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(recover::plugin())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .invoke_handler(commands::handler())

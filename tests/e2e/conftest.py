@@ -7,6 +7,7 @@ D-Bus session (scripts/with-keyring.sh), as `make test` arranges.
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -128,6 +129,13 @@ def new_session(driver_url: str, app_binary: Path):
     deadline = time.monotonic() + 15
     while _app_processes(app_binary) and time.monotonic() < deadline:
         time.sleep(0.2)
+    # One still there (its WebKit web process died, so the driver could not close it) would take
+    # this test's launch over: it goes now.
+    for pid in _app_processes(app_binary):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     options = ArgOptions()
     options.set_capability("browserName", "wry")
     options.set_capability("tauri:options", {"application": str(app_binary)})
