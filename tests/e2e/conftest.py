@@ -11,10 +11,12 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.remote.client_config import ClientConfig
 from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.common.by import By
@@ -172,6 +174,24 @@ def app(tauri_driver, app_binary):
         yield driver
     finally:
         driver.quit()
+
+
+@contextmanager
+def app_session(app_binary: Path, env: dict, log_name: str):
+    """The app started for one test through its own tauri-driver (app log in
+    test-artifacts/e2e/`log_name`); yields the WebDriver session, then quits and stops both."""
+    driver_url, driver_proc, log = start_driver(env, ARTIFACTS / log_name)
+    try:
+        app = new_session(driver_url, app_binary)
+        try:
+            yield app
+        finally:
+            try:
+                app.quit()
+            except WebDriverException:
+                pass  # the session may have ended with its page (a crashed web process)
+    finally:
+        stop_driver(driver_proc, log)
 
 
 def fill_endpoint_dialog(app, wait, name: str, url: str, user: str, password: str) -> None:

@@ -8,7 +8,6 @@ changed); a stopped simulator marks only its own endpoint and rows stale.
 """
 
 import re
-import subprocess
 import sys
 import xmlrpc.client
 from pathlib import Path
@@ -18,37 +17,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, add_endpoint_and_list, isolated_env, new_session, start_driver, stop_driver
+from conftest import add_endpoint_and_list, app_session, isolated_env
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
-from test_sim_support import CLI, wait_until  # noqa: E402
+from test_sim_support import start_simulator, stop_simulator, wait_until  # noqa: E402
 
 VMS = 20_000
 USER, PASSWORD = "carol", "Scale-pw-5b21"
 SESSION = f"{USER}:{PASSWORD}"
-
-
-def start_sim(seed: int):
-    proc = subprocess.Popen(
-        [CLI, "sim", "--listen", "127.0.0.1:0", "--vms", str(VMS), "--seed", str(seed), "--vnc", "none",
-         "--user", f"{USER}:{PASSWORD}:admin"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:") and url.endswith("/RPC2"), f"simulator said {url!r}"
-    return proc, url
-
-
-def stop_sim(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture
@@ -56,11 +33,15 @@ def sims():
     started = []
     try:
         for seed in (11, 12):
-            started.append(start_sim(seed))
+            started.append(
+                start_simulator(
+                    "--vms", str(VMS), "--seed", str(seed), "--vnc", "none", "--user", f"{USER}:{PASSWORD}:admin"
+                )
+            )
         yield started
     finally:
         for proc, _ in started:
-            stop_sim(proc)
+            stop_simulator(proc)
 
 
 def listed(url: str) -> int:
@@ -102,100 +83,93 @@ def test_all_endpoints_at_20000_vms_each(app_binary, sims, tmp_path):
     want_a, want_b = listed(url_a), listed(url_b)
     home = tmp_path / "home"
     home.mkdir()
-    driver_url, driver_proc, log = start_driver(isolated_env(home), ARTIFACTS / "inventory-scale-app.log")
-    try:
-        app = new_session(driver_url, app_binary)
-        try:
-            wait = WebDriverWait(app, 120)
-            add_endpoint_and_list(app, wait, "Alpha", url_a, USER, PASSWORD)
-            add_endpoint_and_list(app, wait, "Beta", url_b, USER, PASSWORD)
-            ids = {
-                item.find_element(By.CSS_SELECTOR, ".name").text.strip(): item.get_attribute("data-profile-id")
-                for item in app.find_elements(By.CSS_SELECTOR, "[data-testid=endpoint-item]:not([data-profile-id=demo])")
-            }
-            alpha, beta = ids["Alpha"], ids["Beta"]
+    with app_session(app_binary, isolated_env(home), "inventory-scale-app.log") as app:
+        wait = WebDriverWait(app, 120)
+        add_endpoint_and_list(app, wait, "Alpha", url_a, USER, PASSWORD)
+        add_endpoint_and_list(app, wait, "Beta", url_b, USER, PASSWORD)
+        ids = {
+            item.find_element(By.CSS_SELECTOR, ".name").text.strip(): item.get_attribute("data-profile-id")
+            for item in app.find_elements(By.CSS_SELECTOR, "[data-testid=endpoint-item]:not([data-profile-id=demo])")
+        }
+        alpha, beta = ids["Alpha"], ids["Beta"]
 
-            # The All view lists both, with their counts, and keeps the DOM small.
-            app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-all]").click()
-            facet = "[data-testid=facet-endpoint][data-value='{}']"
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, facet.format(beta))) == 1)
-            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=inventory-progress]") == [])
-            demo_count = number(app.find_element(By.CSS_SELECTOR, facet.format("demo")).get_attribute("data-count"))
-            wait.until(lambda d: number(count_text(d)) == want_a + want_b + demo_count)
-            assert number(app.find_element(By.CSS_SELECTOR, facet.format(alpha)).get_attribute("data-count")) == want_a
-            assert number(app.find_element(By.CSS_SELECTOR, facet.format(beta)).get_attribute("data-count")) == want_b
-            assert len(rows(app)) <= 200
-            assert {r["profile"] for r in rows(app)} >= {alpha, beta}, "both endpoints' VM 0 … at the top"
+        # The All view lists both, with their counts, and keeps the DOM small.
+        app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-all]").click()
+        facet = "[data-testid=facet-endpoint][data-value='{}']"
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, facet.format(beta))) == 1)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=inventory-progress]") == [])
+        demo_count = number(app.find_element(By.CSS_SELECTOR, facet.format("demo")).get_attribute("data-count"))
+        wait.until(lambda d: number(count_text(d)) == want_a + want_b + demo_count)
+        assert number(app.find_element(By.CSS_SELECTOR, facet.format(alpha)).get_attribute("data-count")) == want_a
+        assert number(app.find_element(By.CSS_SELECTOR, facet.format(beta)).get_attribute("data-count")) == want_b
+        assert len(rows(app)) <= 200
+        assert {r["profile"] for r in rows(app)} >= {alpha, beta}, "both endpoints' VM 0 … at the top"
 
-            # Sorting by name: natural order across both endpoints.
-            app.find_element(By.CSS_SELECTOR, "[data-testid=sort-name]").click()
-            wait.until(
-                lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=sort-name]").get_attribute("data-sort") == "asc"
-            )
-            names = [r["name"] for r in rows(app)][:40]
-            assert names == sorted(names, key=natural), names
+        # Sorting by name: natural order across both endpoints.
+        app.find_element(By.CSS_SELECTOR, "[data-testid=sort-name]").click()
+        wait.until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=sort-name]").get_attribute("data-sort") == "asc"
+        )
+        names = [r["name"] for r in rows(app)][:40]
+        assert names == sorted(names, key=natural), names
 
-            # A state facet narrows both endpoints' rows to that state.
-            poweroff = app.find_element(By.CSS_SELECTOR, "[data-testid=facet-state][data-state=POWEROFF]")
-            expected = number(poweroff.get_attribute("data-count"))
-            poweroff.click()
-            wait.until(lambda d: count_text(d).startswith(f"{expected:,} of"))
-            shown = rows(app)
-            assert shown and all(r["state"] == "POWEROFF" for r in shown)
-            assert {r["profile"] for r in shown} >= {alpha, beta}
-            app.find_element(By.CSS_SELECTOR, "[data-testid=facets-clear]").click()
-            app.find_element(By.CSS_SELECTOR, "[data-testid=sort-id]").click()
-            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=sort-id]").get_attribute("data-sort") == "asc")
+        # A state facet narrows both endpoints' rows to that state.
+        poweroff = app.find_element(By.CSS_SELECTOR, "[data-testid=facet-state][data-state=POWEROFF]")
+        expected = number(poweroff.get_attribute("data-count"))
+        poweroff.click()
+        wait.until(lambda d: count_text(d).startswith(f"{expected:,} of"))
+        shown = rows(app)
+        assert shown and all(r["state"] == "POWEROFF" for r in shown)
+        assert {r["profile"] for r in shown} >= {alpha, beta}
+        app.find_element(By.CSS_SELECTOR, "[data-testid=facets-clear]").click()
+        app.find_element(By.CSS_SELECTOR, "[data-testid=sort-id]").click()
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=sort-id]").get_attribute("data-sort") == "asc")
 
-            # Three VMs of Alpha change behind the app's back; the refresh rewrites only their rows.
-            running = [r for r in rows(app) if r["profile"] == alpha and r["state"] == "RUNNING"][:3]
-            assert len(running) == 3, rows(app)[:10]
-            renamed, stopped = running[0]["id"], [r["id"] for r in running[1:]]
-            rpc(url_a, "one.vm.rename", renamed, "renamed-by-e2e")
-            for vm in stopped:
-                rpc(url_a, "one.vm.action", "poweroff-hard", vm)
-            app.execute_script(
-                """window.__touched = new Set();
-                   const tbody = document.querySelector('[data-testid="vm-table"] tbody');
-                   window.__observer = new MutationObserver((records) => {
-                     for (const rec of records) {
-                       const node = rec.target.nodeType === 1 ? rec.target : rec.target.parentElement;
-                       const row = node?.closest('[data-testid="vm-row"]');
-                       if (row) window.__touched.add(row.dataset.profileId + '/' + row.dataset.vmId);
-                     }
-                   });
-                   window.__observer.observe(tbody, { subtree: true, childList: true, attributes: true, characterData: true });"""
-            )
-            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
+        # Three VMs of Alpha change behind the app's back; the refresh rewrites only their rows.
+        running = [r for r in rows(app) if r["profile"] == alpha and r["state"] == "RUNNING"][:3]
+        assert len(running) == 3, rows(app)[:10]
+        renamed, stopped = running[0]["id"], [r["id"] for r in running[1:]]
+        rpc(url_a, "one.vm.rename", renamed, "renamed-by-e2e")
+        for vm in stopped:
+            rpc(url_a, "one.vm.action", "poweroff-hard", vm)
+        app.execute_script(
+            """window.__touched = new Set();
+               const tbody = document.querySelector('[data-testid="vm-table"] tbody');
+               window.__observer = new MutationObserver((records) => {
+                 for (const rec of records) {
+                   const node = rec.target.nodeType === 1 ? rec.target : rec.target.parentElement;
+                   const row = node?.closest('[data-testid="vm-row"]');
+                   if (row) window.__touched.add(row.dataset.profileId + '/' + row.dataset.vmId);
+                 }
+               });
+               window.__observer.observe(tbody, { subtree: true, childList: true, attributes: true, characterData: true });"""
+        )
+        app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
 
-            def changed():
-                by_id = {r["id"]: r for r in rows(app) if r["profile"] == alpha}
-                return by_id[renamed]["name"] == "renamed-by-e2e" and all(by_id[v]["state"] != "RUNNING" for v in stopped)
+        def changed():
+            by_id = {r["id"]: r for r in rows(app) if r["profile"] == alpha}
+            return by_id[renamed]["name"] == "renamed-by-e2e" and all(by_id[v]["state"] != "RUNNING" for v in stopped)
 
-            wait_until("the changed rows", changed, timeout=60)
-            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid=refresh]")))
-            # The demo cloud is in the All view too and may change on its own: its rows do not count.
-            touched = {
-                row
-                for row in app.execute_script("window.__observer.disconnect(); return [...window.__touched];")
-                if not row.startswith("demo/")
-            }
-            allowed = {f"{alpha}/{vm}" for vm in [renamed, *stopped]}
-            assert touched and touched <= allowed, f"rows rewritten: {sorted(touched - allowed)[:10]}"
-            assert number(count_text(app)) == want_a + want_b + demo_count
+        wait_until("the changed rows", changed, timeout=60)
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid=refresh]")))
+        # The demo cloud is in the All view too and may change on its own: its rows do not count.
+        touched = {
+            row
+            for row in app.execute_script("window.__observer.disconnect(); return [...window.__touched];")
+            if not row.startswith("demo/")
+        }
+        allowed = {f"{alpha}/{vm}" for vm in [renamed, *stopped]}
+        assert touched and touched <= allowed, f"rows rewritten: {sorted(touched - allowed)[:10]}"
+        assert number(count_text(app)) == want_a + want_b + demo_count
 
-            # Beta goes away: only Beta is marked stale, its rows stay, Alpha's are fresh.
-            stop_sim(proc_b)
-            app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
-            stale = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=inventory-stale]")))
-            assert stale.get_attribute("data-profile-id") == beta
-            assert "Beta" in stale.text
-            assert len(app.find_elements(By.CSS_SELECTOR, "[data-testid=inventory-stale]")) == 1
-            shown = rows(app)
-            assert all(r["stale"] == ("true" if r["profile"] == beta else "false") for r in shown)
-            assert {r["profile"] for r in shown} >= {alpha, beta}
-            assert number(count_text(app)) == want_a + want_b + demo_count
-        finally:
-            app.quit()
-    finally:
-        stop_driver(driver_proc, log)
+        # Beta goes away: only Beta is marked stale, its rows stay, Alpha's are fresh.
+        stop_simulator(proc_b)
+        app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
+        stale = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=inventory-stale]")))
+        assert stale.get_attribute("data-profile-id") == beta
+        assert "Beta" in stale.text
+        assert len(app.find_elements(By.CSS_SELECTOR, "[data-testid=inventory-stale]")) == 1
+        shown = rows(app)
+        assert all(r["stale"] == ("true" if r["profile"] == beta else "false") for r in shown)
+        assert {r["profile"] for r in shown} >= {alpha, beta}
+        assert number(count_text(app)) == want_a + want_b + demo_count

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, app_session, isolated_env
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
@@ -50,32 +50,22 @@ def app_pid(binary: Path, home: Path) -> int:
 def test_a_crashed_web_process_reloads_the_window(app_binary, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    driver_url, driver_proc, log = start_driver(isolated_env(home), ARTIFACTS / "recover-app.log")
-    try:
-        app = new_session(driver_url, app_binary)
-        try:
-            wait = WebDriverWait(app, 60)
-            wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
-            pid = app_pid(app_binary, home)
-            victims = wait_until("the window's web process", lambda: web_processes(pid), timeout=10)
-            for victim in victims:
-                os.kill(victim, signal.SIGKILL)
-            # WebKitWebDriver ends its session with the page; the app lives on and reloads the
-            # window in a new web process.
-            wait_until("a new web process", lambda: set(web_processes(pid)) - set(victims), timeout=30)
-            wait_until(
-                "the app to say why it reloaded",
-                lambda: re.search(
-                    r"window's web process (crashed|ended)[^\n]*reloading it",
-                    (ARTIFACTS / "recover-app.log").read_text(errors="replace"),
-                ),
-                timeout=10,
-            )
-            assert app_pid(app_binary, home) == pid, "the same app, not a new one"
-        finally:
-            try:
-                app.quit()
-            except Exception:  # noqa: BLE001 - the session ended with the crashed page
-                pass
-    finally:
-        stop_driver(driver_proc, log)
+    with app_session(app_binary, isolated_env(home), "recover-app.log") as app:
+        wait = WebDriverWait(app, 60)
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=endpoint-item][data-profile-id=demo]")))
+        pid = app_pid(app_binary, home)
+        victims = wait_until("the window's web process", lambda: web_processes(pid), timeout=10)
+        for victim in victims:
+            os.kill(victim, signal.SIGKILL)
+        # WebKitWebDriver ends its session with the page; the app lives on and reloads the
+        # window in a new web process.
+        wait_until("a new web process", lambda: set(web_processes(pid)) - set(victims), timeout=30)
+        wait_until(
+            "the app to say why it reloaded",
+            lambda: re.search(
+                r"window's web process (crashed|ended)[^\n]*reloading it",
+                (ARTIFACTS / "recover-app.log").read_text(errors="replace"),
+            ),
+            timeout=10,
+        )
+        assert app_pid(app_binary, home) == pid, "the same app, not a new one"

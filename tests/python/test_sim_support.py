@@ -32,9 +32,8 @@ def free_port_range(count=16):
     raise RuntimeError("no free loopback port range")
 
 
-@contextmanager
-def simulator(*args):
-    """Runs the simulator with extra CLI args; yields its endpoint URL; always stops it."""
+def start_simulator(*args):
+    """Starts the simulator with extra CLI args; returns its process and endpoint URL."""
     if not Path(CLI).exists():
         raise AssertionError(f"{CLI} not built: cargo build -p onedeck-cli")
     proc = subprocess.Popen(
@@ -43,17 +42,31 @@ def simulator(*args):
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    url = proc.stdout.readline().strip()
+    if not (url.startswith("http://127.0.0.1:") and url.endswith("/RPC2")):
+        stop_simulator(proc)
+        raise AssertionError(f"simulator said {url!r}")
+    return proc, url
+
+
+def stop_simulator(proc):
+    """Stops a simulator from `start_simulator` (killed if it does not stop within 10 s)."""
+    proc.terminate()
     try:
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/RPC2"), f"simulator said {url!r}"
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def simulator(*args):
+    """Runs the simulator with extra CLI args; yields its endpoint URL; always stops it."""
+    proc, url = start_simulator(*args)
+    try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_simulator(proc)
 
 
 def wait_until(what, predicate, timeout=10.0):

@@ -24,25 +24,9 @@ import {
 } from "../lib/ipc";
 import { FACETS, facetCounts, narrows, withFacets, type FacetChoice, type FacetName } from "./facets";
 import { filterVms } from "./filter";
+import { ALL_COLUMNS, DEFAULT_COLUMNS } from "./columns";
 import { ProfileRows, type VmRow } from "./rows";
 import { sortVms, type SortDir, type SortKey } from "./sort";
-
-/** Every column, in the table's order. */
-export const ALL_COLUMNS: readonly Column[] = [
-  "endpoint",
-  "id",
-  "name",
-  "owner",
-  "group",
-  "state",
-  "host",
-  "ips",
-  "vcpu",
-  "memory",
-];
-
-/** The columns a table shows until the user chooses. */
-export const DEFAULT_COLUMNS: readonly Column[] = ["id", "name", "owner", "state", "host", "ips", "vcpu", "memory"];
 
 /** The view of a table nobody changed yet. */
 export function defaultView(all: boolean): TableView {

@@ -8,20 +8,6 @@ import type { VmRow } from "./rows";
 /** A column the table sorts by. */
 export type SortKey = Column;
 
-/** The sortable columns, in the table's order. */
-export const SORT_KEYS: readonly SortKey[] = [
-  "id",
-  "name",
-  "owner",
-  "group",
-  "state",
-  "host",
-  "ips",
-  "vcpu",
-  "memory",
-  "endpoint",
-];
-
 /** Which way. */
 export type SortDir = "asc" | "desc";
 

@@ -37,6 +37,18 @@ function inventory(overrides = {}) {
   return delta(overrides);
 }
 
+/** The app with the demo endpoint listing `vms`, once its first row is shown. */
+async function openWithVms(vms) {
+  const opened = await openApp(server.url, {
+    app_info: appInfo,
+    profiles_list: [demo],
+    inventory_cached: null,
+    inventory_sync: inventory({ vms }),
+  });
+  await opened.page.getByTestId("vm-row").first().waitFor();
+  return opened;
+}
+
 /** The ids of the rows in the DOM, in order. */
 function domIds(page) {
   return page.evaluate(() => [...document.querySelectorAll('[data-testid="vm-row"]')].map((r) => Number(r.dataset.vmId)));
@@ -46,14 +58,8 @@ test("100,000 VMs: only the rows in view are in the DOM, while scrolling and mov
   const many = Array.from({ length: 100_000 }, (_, i) =>
     vm(i, `vm-${String(i).padStart(6, "0")}`, i % 7 === 0 ? { state: "POWEROFF", stateClass: "stopped", console: false } : {}),
   );
-  const { browser, page, problems } = await openApp(server.url, {
-    app_info: appInfo,
-    profiles_list: [demo],
-    inventory_cached: null,
-    inventory_sync: inventory({ vms: many }),
-  });
+  const { browser, page, problems } = await openWithVms(many);
   try {
-    await page.getByTestId("vm-row").first().waitFor();
     assert.equal(await page.getByTestId("inventory-count").innerText(), "100,000 VMs");
     const domRows = () => page.getByTestId("vm-row").count();
     assert.ok((await domRows()) <= 200, `${await domRows()} rows in the DOM`);
@@ -107,14 +113,8 @@ test("sorting by every column and state facets with counts, over 100,000 VMs", a
       memoryMib: ((i * 31) % 64) * 256,
     });
   });
-  const { browser, page, problems } = await openApp(server.url, {
-    app_info: appInfo,
-    profiles_list: [demo],
-    inventory_cached: null,
-    inventory_sync: inventory({ vms: many }),
-  });
+  const { browser, page, problems } = await openWithVms(many);
   try {
-    await page.getByTestId("vm-row").first().waitFor();
     const firstIds = () =>
       page.evaluate(() =>
         [...document.querySelectorAll('[data-testid="vm-row"]')].slice(0, 5).map((r) => Number(r.dataset.vmId)),
