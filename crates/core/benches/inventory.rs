@@ -18,7 +18,12 @@ fn rows(n: usize) -> Vec<VmSummary> {
             state: if i % 7 == 0 { "POWEROFF" } else { "RUNNING" }.into(),
             state_class: StateClass::Running,
             host: Some(format!("kvm-{:02}", i % 40)),
-            ips: vec![format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)],
+            ips: vec![format!(
+                "10.{}.{}.{}",
+                (i >> 16) & 255,
+                (i >> 8) & 255,
+                i & 255
+            )],
             vcpu: Some(2),
             memory_mib: Some(2048),
             console: true,
