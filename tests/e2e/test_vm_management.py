@@ -23,7 +23,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ARTIFACTS, isolated_env, new_session, start_driver, stop_driver
+from conftest import ARTIFACTS, in_view, isolated_env, new_session, start_driver, stop_driver
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "python"))
@@ -101,7 +101,8 @@ PENDING = (1, 0)
 
 
 def row(app, vm_id):
-    return app.find_element(By.CSS_SELECTOR, f"[data-testid=vm-row][data-vm-id='{vm_id}']")
+    """VM `vm_id`'s row, scrolled into the table's view (only rows near the view are rendered)."""
+    return in_view(app, app.find_element(By.CSS_SELECTOR, f"[data-testid=vm-row][data-vm-id='{vm_id}']"))
 
 
 def rows_named(app, name):
@@ -265,9 +266,10 @@ def test_create_act_reinstall_delete_each_checked_through_the_api(app, sim_url):
 
     # The replacement's console works.
     main = app.current_window_handle
-    button = row(app, replacement).find_element(By.CSS_SELECTOR, "[data-testid=vm-console]")
-    wait.until(lambda d: button.is_enabled())
-    button.click()
+    console_button = "[data-testid=vm-console]"
+    wait.until(lambda d: row(d, replacement).find_element(By.CSS_SELECTOR, console_button).is_enabled())
+    # The button itself scrolled in (beside the details panel the table scrolls sideways too).
+    in_view(app, row(app, replacement).find_element(By.CSS_SELECTOR, console_button)).click()
     wait.until(lambda d: len(d.window_handles) == 2)
     app.switch_to.window(next(h for h in app.window_handles if h != main))
     wait.until(

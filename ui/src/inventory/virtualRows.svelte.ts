@@ -13,6 +13,9 @@ import {
 /** Rows rendered beyond each edge of the view: keyboard moves and small scrolls need no render. */
 export const OVERSCAN = 20;
 
+/** Pixels kept free below the last row. */
+const END_ROOM = 20;
+
 /** The window of rows a scroll container shows. */
 export class VirtualRows {
   /** The rows to render now, with their offsets. */
@@ -27,6 +30,10 @@ export class VirtualRows {
       getScrollElement: scrollElement,
       estimateSize: () => rowHeight,
       overscan: OVERSCAN,
+      // Room below the last row: WebKitGTK's overlay scrollbar would otherwise cover its bottom
+      // (and its Console button) once the table also scrolls sideways.
+      paddingEnd: END_ROOM,
+      scrollPaddingEnd: END_ROOM,
       observeElementRect,
       observeElementOffset,
       scrollToFn: elementScroll,
