@@ -4,8 +4,9 @@ the release build), not timed tests. For each size (default 10,000 and 100,000 g
 
   1. add the endpoint through the dialog → the count and the rows shown: from the Save click to
      the frame after the count shows every VM (call + decode + IPC + paint; a fresh app and data
-     directory each run, so nothing is cached); and, after a restart, the same with the cached
-     snapshot on disk (the window shows it while the live sync runs);
+     directory each run, so nothing is cached);
+     "after a restart" is from the page's start (the window opening) to the frame after the count
+     shows every VM, the cached snapshot first;
   2. DOM rows in the table once listed;
   3. filter keystroke → next frame: each key typed into the filter, from its keydown to the frame
      after the table changed (in the page: a capture listener, then requestAnimationFrame),
@@ -60,11 +61,19 @@ check();
 setTimeout(() => done(null), 600000);
 """
 
-# After a restart: from selecting the endpoint to the frame after the count shows `total`.
-SELECT_AND_LIST = SAVE_AND_LIST.replace(
-    "document.querySelector('[data-testid=endpoint-save]').click();",
-    "document.querySelector(\"[data-testid=endpoint-item]:not([data-profile-id=demo]) [data-testid=endpoint-select]\").click();",
-)
+# After a restart: the ms from the page's start (the window opening) to the frame after the count
+# shows `total` (the cached snapshot, then the live answer).
+SHOWN_SINCE_START = """
+const [total, done] = arguments;
+const check = () => {
+  const text = document.querySelector('[data-testid=inventory-count]')?.textContent ?? '';
+  if (Number(text.replace(/[^0-9]/g, '')) === total && document.querySelector('[data-testid=vm-row]')) {
+    requestAnimationFrame(() => done(performance.now()));
+  } else setTimeout(check, 2);
+};
+check();
+setTimeout(() => done(null), 600000);
+"""
 
 # Records, for every keydown in the filter, the ms to the frame after the table changed.
 KEY_PROBE = """
@@ -140,6 +149,11 @@ def fill_dialog(app, wait, url):
     Select(app.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-vm-filter]")).select_by_value("all")
 
 
+def step(what: str) -> None:
+    """Progress on stderr (a run at 100,000 VMs takes minutes)."""
+    print(f"{time.strftime('%H:%M:%S')} {what}", file=sys.stderr, flush=True)
+
+
 def one_run(app_binary: Path, url: str, total: int) -> dict:
     home = Path(tempfile.mkdtemp(prefix="onedeck-bench-inv-"))
     try:
@@ -150,6 +164,7 @@ def one_run(app_binary: Path, url: str, total: int) -> dict:
             app.set_script_timeout(600)
             wait = WebDriverWait(app, 600)
             fill_dialog(app, wait, url)
+            step(f"adding the endpoint ({total:,} VMs)")
             out["first"] = app.execute_async_script(SAVE_AND_LIST, total)
             assert out["first"] is not None, "the inventory was not listed"
             # Let the background snapshot write and WebKit settle before measuring memory.
@@ -157,6 +172,7 @@ def one_run(app_binary: Path, url: str, total: int) -> dict:
             time.sleep(3)
             out["dom_rows"] = len(app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]"))
             out["pss_mib"] = pss_kib(family(app_binary, home)) / 1024
+            step(f"listed in {out['first']:.0f} ms; typing")
             app.execute_script(KEY_PROBE)
             box = app.find_element(By.CSS_SELECTOR, "[data-testid=inventory-filter]")
             for query in QUERIES:
@@ -169,17 +185,14 @@ def one_run(app_binary: Path, url: str, total: int) -> dict:
                 time.sleep(0.5)
             out["keys"] = app.execute_script("return window.__keyMs;")
             app.quit()
+            step("restarting")
             # A restart: the cached snapshot is on disk now.
             app = new_session(driver_url, app_binary)
+            step("restarted")
             app.set_script_timeout(600)
             wait = WebDriverWait(app, 600)
-            wait.until(ec.presence_of_element_located(
-                (By.CSS_SELECTOR, "[data-testid=endpoint-item]:not([data-profile-id=demo])")))
-            # The app selects its first endpoint at start; show the demo, then time the switch back.
-            demo = "[data-testid=endpoint-item][data-profile-id=demo] [data-testid=endpoint-select]"
-            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, demo))).click()
-            time.sleep(2)
-            out["cached"] = app.execute_async_script(SELECT_AND_LIST, total)
+            # With an endpoint saved there is no demo cloud: the app opens on it, cache first.
+            out["cached"] = app.execute_async_script(SHOWN_SINCE_START, total)
             app.quit()
         finally:
             stop_driver(proc, log)
@@ -220,7 +233,7 @@ def main():
     print("|---|" + "---|" * len(results))
     rows = [
         ("add the endpoint → count and rows shown, median / max (ms)", lambda r: med_max([x["first"] for x in r])),
-        ("after a restart, select it → cached count and rows shown (ms)", lambda r: med_max([x["cached"] for x in r])),
+        ("after a restart: the window opens → its rows shown, from the cache (ms)", lambda r: med_max([x["cached"] for x in r])),
         ("DOM rows in the table", lambda r: str(max(x["dom_rows"] for x in r))),
         ("filter keystroke → next frame, median / max (ms)", lambda r: med_max([k for x in r for k in x["keys"]])),
         ("PSS of app + WebKit processes (MiB)", lambda r: f"{statistics.median([x['pss_mib'] for x in r]):,.0f}"),
