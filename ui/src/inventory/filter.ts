@@ -24,3 +24,8 @@ export function filterVms<T extends VmSummary>(vms: readonly T[], query: string)
     return terms.every((term) => text.includes(term));
   });
 }
+
+/** Builds every row's text ahead of the first keystroke (after a load, when the window is idle). */
+export function warmFilter(vms: readonly VmSummary[]): void {
+  for (const vm of vms) haystack(vm);
+}

@@ -23,10 +23,13 @@ import {
   type VmSummary,
 } from "../lib/ipc";
 import { FACETS, facetCounts, narrows, withFacets, type FacetChoice, type FacetName } from "./facets";
-import { filterVms } from "./filter";
+import { filterVms, warmFilter } from "./filter";
 import { ALL_COLUMNS, DEFAULT_COLUMNS } from "./columns";
 import { ProfileRows, type VmRow } from "./rows";
 import { sortVms, type SortDir, type SortKey } from "./sort";
+
+/** While a first load's pages arrive, the table is rebuilt at most this often. */
+const PUBLISH_EVERY_MS = 400;
 
 /** The view of a table nobody changed yet. */
 export function defaultView(all: boolean): TableView {
@@ -202,8 +205,22 @@ export class InventoryState {
     return rows;
   }
 
+  #lastPublish = 0;
+  #warmTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #publishDue(): boolean {
+    return Date.now() - this.#lastPublish >= PUBLISH_EVERY_MS;
+  }
+
+  /** The filter's per-row text, built while the window is idle rather than on the first key. */
+  #warmSoon(): void {
+    clearTimeout(this.#warmTimer);
+    this.#warmTimer = setTimeout(() => warmFilter(this.rows), 300);
+  }
+
   /** Rebuilds what the table reads from the held rows of the profiles shown. */
   #publish(): void {
+    this.#lastPublish = Date.now();
     const lists = this.shownProfiles.map((id) => this.#rowsOf(id).list());
     this.rows = lists.length === 1 ? (lists[0] ?? []) : lists.flat();
     this.#publishStatus();
@@ -263,7 +280,9 @@ export class InventoryState {
       // A page after the reply belongs to a load the reply already replaced.
       if (finished || generation !== this.#generation) return;
       pagesSeen += 1;
-      if (held.apply(page)) this.#publish();
+      // The first page shows at once; later ones at most every PUBLISH_EVERY_MS (each publish
+      // sorts and counts every row held so far).
+      if (held.apply(page) && (pagesSeen === 1 || this.#publishDue())) this.#publish();
       else this.#publishStatus();
       if (this.rows.length > 0) this.loading = false;
       if (pagesSeen >= pagesExpected) allPages();
@@ -283,8 +302,10 @@ export class InventoryState {
         held.revision = null;
         return false;
       }
-      if (held.apply(last)) this.#publish();
+      // Pages held back by the throttle show now, with the reply's changes.
+      if (held.apply(last) || pagesSeen > 0) this.#publish();
       else this.#publishStatus();
+      this.#warmSoon();
       return !last.stale;
     } catch (raw) {
       finished = true;
@@ -469,6 +490,7 @@ export class InventoryState {
   stop(): void {
     this.#generation += 1;
     this.#stopTimer();
+    clearTimeout(this.#warmTimer);
   }
 
   #schedule(delay = nextDelay(this.#failures)): void {

@@ -1,5 +1,5 @@
 // Only the rows in view (plus a margin) are in the DOM: @tanstack/virtual-core decides which,
-// from the scroll container's size and offset and each row's measured height. It is headless
+// from the scroll container's size and offset and the rows' fixed height. It is headless
 // and framework-free, so the VM table stays a <table> with its test ids; this class turns its
 // callbacks into Svelte state.
 import {
@@ -61,11 +61,6 @@ export class VirtualRows {
   scrollToIndex(index: number): void {
     if (index >= 0) this.#virtualizer.scrollToIndex(index, { align: "auto" });
   }
-
-  /** Measures a rendered row (its `data-index` says which): rows with several IPs are taller. */
-  measure = (element: HTMLElement): void => {
-    this.#virtualizer.measureElement(element);
-  };
 
   /** Space above the first rendered row and below the last. */
   get padding(): { top: number; bottom: number } {

@@ -235,7 +235,7 @@ test("the inventory renders rows, filters them and labels the demo cloud", async
       "bob",
       "RUNNING",
       "node-1",
-      "10.0.1.7 fd00::7",
+      "10.0.1.7, fd00::7",
       "2",
       "512 MiB",
     ]);

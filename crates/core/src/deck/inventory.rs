@@ -282,18 +282,35 @@ impl Deck {
         };
         let mut vms: Vec<VmSummary> = Vec::new();
         let mut seen = HashSet::new();
+        let fetch = |offset: u32, size: u32| {
+            let client = session.client.clone();
+            // Its own task, so the next page is on the wire (and decoding on the other core)
+            // while this one is turned into rows and sent.
+            tokio::spawn(async move {
+                client
+                    .vm_pool_info(
+                        filter,
+                        StateFilter::NotDone,
+                        PoolRange::Page { offset, size },
+                    )
+                    .await
+            })
+        };
         let mut offset = 0u32;
         let mut size = FIRST_PAGE;
+        let mut next = Some(fetch(offset, size));
         for _ in 0..MAX_PAGES {
-            let pool = session
-                .client
-                .vm_pool_info(
-                    filter,
-                    StateFilter::NotDone,
-                    PoolRange::Page { offset, size },
-                )
-                .await?;
+            let Some(page) = next.take() else { break };
+            let pool = page.await.map_err(|e| Error::Task(e.to_string()))??;
             let got = pool.vms.len();
+            // A short page is the last; a page longer than asked means paging was ignored and
+            // this was the whole pool.
+            let last = got != size as usize;
+            if !last {
+                offset = offset.saturating_add(size);
+                size = PAGE;
+                next = Some(fetch(offset, size));
+            }
             let start = vms.len();
             vms.extend(
                 pool.vms
@@ -301,17 +318,14 @@ impl Deck {
                     .filter(|vm| seen.insert(vm.id))
                     .map(VmSummary::of),
             );
+            drop(pool);
             on_page(PageRows {
                 rows: &vms[start..],
                 loaded: vms.len(),
             });
-            // A short page is the last; a page longer than asked means paging was ignored and
-            // this was the whole pool.
-            if got != size as usize {
+            if last {
                 return self.fetched(id, vms, save).await;
             }
-            offset = offset.saturating_add(size);
-            size = PAGE;
         }
         Err(Error::InvalidInput {
             field: "VM pool",
