@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { VmSummary } from "../lib/ipc";
-import { filterVms } from "./filter";
+import { filterVms, RowFilter } from "./filter";
 
 function vm(id: number, name: string, owner: string, ips: string[]): VmSummary {
   return {
@@ -48,5 +48,22 @@ describe("filterVms", () => {
 
   it("does not match across fields", () => {
     expect(ids(filterVms(vms, "01alice"))).toEqual([]);
+  });
+});
+
+describe("RowFilter", () => {
+  it("narrows key by key and widens again, as filterVms does", () => {
+    const filter = new RowFilter<VmSummary>();
+    for (const query of ["a", "al", "alice", "alice 10", "alice 10.0.0", "alice 10", "", "web", "web-0", "WEB-02", "w"]) {
+      expect(ids(filter.apply(vms, query)), query).toEqual(ids(filterVms(vms, query)));
+    }
+  });
+
+  it("starts over for a new list", () => {
+    const filter = new RowFilter<VmSummary>();
+    expect(ids(filter.apply(vms, "web"))).toEqual([3, 42]);
+    const other = [...vms, vm(50, "web-03", "carol", [])];
+    expect(ids(filter.apply(other, "web-"))).toEqual([3, 42, 50]);
+    expect(filter.apply(other, "")).toBe(other);
   });
 });

@@ -23,7 +23,7 @@ import {
   type VmSummary,
 } from "../lib/ipc";
 import { FACETS, facetCounts, narrows, withFacets, type FacetChoice, type FacetName } from "./facets";
-import { filterVms, warmFilter } from "./filter";
+import { RowFilter, warmFilter } from "./filter";
 import { ALL_COLUMNS, DEFAULT_COLUMNS } from "./columns";
 import { ProfileRows, type VmRow } from "./rows";
 import { sortVms, type SortDir, type SortKey } from "./sort";
@@ -108,7 +108,10 @@ export class InventoryState {
   );
   /** Each facet's values with their counts, over every row shown. */
   readonly facets = $derived(facetCounts(this.rows));
-  readonly shown = $derived<readonly VmRow[]>(filterVms(withFacets(this.sorted, this.choice), this.query));
+  readonly #filter = new RowFilter<VmRow>();
+  /** The faceted rows, one list per sort or facet change (the filter keeps its texts per list). */
+  readonly #faceted = $derived<readonly VmRow[]>(withFacets(this.sorted, this.choice));
+  readonly shown = $derived<readonly VmRow[]>(this.#filter.apply(this.#faceted, this.query));
   /** True while a facet or the text filter hides rows. */
   readonly narrowed = $derived(narrows(this.choice) || this.query.trim() !== "");
   /** True when a shown endpoint's rows are stale. */
