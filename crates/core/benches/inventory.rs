@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
         let before = rows(n);
         let mut after = before.clone();
         for vm in after.iter_mut().step_by(n / 50).take(50) {
-            vm.state = "POWEROFF".into();
+            vm.state = "SUSPENDED".into();
         }
         group.bench_with_input(BenchmarkId::new("diff_50_changed", n), &n, |b, _| {
             b.iter_batched(
