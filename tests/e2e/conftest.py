@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.remote.client_config import ClientConfig
 from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.common.by import By
@@ -228,12 +228,25 @@ def add_endpoint_and_list(app, wait, name: str, url: str, user: str, password: s
     item.find_element(By.CSS_SELECTOR, "[data-testid=endpoint-select]").click()
     app.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")) >= 5)
-    # A SPICE row has no VNC Console button at all.
-    return [
-        r
-        for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
-        if any(b.is_enabled() for b in r.find_elements(By.CSS_SELECTOR, "[data-testid=vm-console]"))
-    ]
+    # A big inventory arrives in pages: the rows settle once the load is over.
+    wait.until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid=inventory-progress]")
+        and d.find_element(By.CSS_SELECTOR, "[data-testid=refresh]").is_enabled()
+    )
+    for attempt in range(3):
+        try:
+            # A SPICE row has no VNC Console button at all.
+            return [
+                r
+                for r in app.find_elements(By.CSS_SELECTOR, "[data-testid=vm-row]")
+                if any(b.is_enabled() for b in r.find_elements(By.CSS_SELECTOR, "[data-testid=vm-console]"))
+            ]
+        except StaleElementReferenceException:
+            # A poll re-rendered a row while it was read: read them again.
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def in_view(app, element):
