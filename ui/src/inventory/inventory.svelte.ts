@@ -9,8 +9,6 @@ import type { ErrorBanner } from "../lib/errors.svelte";
 import {
   consoleOpen,
   consoleSpiceOpen,
-  sshHostKeyAccept,
-  sshSecretSave,
   inventoryCached,
   inventorySync,
   tableView,
@@ -26,6 +24,7 @@ import { FACETS, facetCounts, narrows, withFacets, type FacetChoice, type FacetN
 import { RowFilter, warmFilter } from "./filter";
 import { ALL_COLUMNS, DEFAULT_COLUMNS } from "./columns";
 import { ProfileRows, type VmRow } from "./rows";
+import { SshPrompts } from "./sshPrompts.svelte";
 import { sortVms, type SortDir, type SortKey } from "./sort";
 
 /** While a first load's pages arrive, the table is rebuilt at most this often. */
@@ -48,14 +47,6 @@ function choiceOf(view: TableView): FacetChoice {
   const set = (values: string[]): ReadonlySet<string> => new Set(values);
   return { states: set(view.states), owners: set(view.owners), hosts: set(view.hosts), endpoints: set(view.endpoints) };
 }
-
-/** What the main window asks before a console through SSH can open. */
-export type SshPrompt =
-  | { kind: "hostKey"; profileId: string; vm: VmSummary; host: string; port: number; fingerprint: string }
-  | { kind: "secret"; profileId: string; vm: VmSummary; profile: string; refused: boolean };
-
-/** Opens a VM's console again once the prompt is answered. */
-type Reopen = (vm: VmSummary) => Promise<void>;
 
 /** How fresh one endpoint's rows are, as the window shows it. */
 export interface EndpointStatus {
@@ -88,10 +79,8 @@ export class InventoryState {
   /** true until the first answer (cached or live) for the current view. */
   loading = $state(false);
   query = $state("");
-  /** An SSH host key to accept or an SSH password to enter before the console opens. */
-  sshPrompt = $state<SshPrompt | null>(null);
-  /** What answering the prompt reopens: the VNC console or the SPICE hand-off. */
-  #reopen: Reopen = (vm) => this.openConsole(vm);
+  /** The SSH host key or password a console waits for. */
+  readonly ssh: SshPrompts;
   /** How the table is sorted, narrowed and laid out (remembered per endpoint). */
   view = $state.raw<TableView>(defaultView(false));
   /** Display names of endpoints, for the endpoint column and its sort. */
@@ -139,6 +128,7 @@ export class InventoryState {
 
   constructor(errors: ErrorBanner, signedOut: (profileId: string) => void) {
     this.#errors = errors;
+    this.ssh = new SshPrompts(errors);
     this.#signedOut = signedOut;
   }
 
@@ -333,64 +323,8 @@ export class InventoryState {
       await consoleOpen({ id: profileId, vmId: vm.id });
     } catch (raw) {
       const error = IpcError.from("console_open", raw);
-      if (this.#askForSsh(profileId, vm, error)) this.#reopen = (v) => this.openConsole(v);
-      else this.#errors.show(error);
+      if (!this.ssh.ask(profileId, vm, error, (v) => this.openConsole(v))) this.#errors.show(error);
     }
-  }
-
-  /** Turns an SSH error that the user can resolve into a prompt; false for the others. */
-  #askForSsh(profileId: string, vm: VmSummary, error: IpcError): boolean {
-    const problem = error.text("problem");
-    if (error.kind === "ssh" && problem === "hostKeyUnknown") {
-      this.sshPrompt = {
-        kind: "hostKey",
-        profileId,
-        vm,
-        host: error.text("host") ?? "",
-        port: error.number("port") ?? 22,
-        fingerprint: error.text("fingerprint") ?? "",
-      };
-      return true;
-    }
-    const refused = error.kind === "ssh" && problem === "auth" && error.text("method") === "password";
-    if ((error.kind === "secretMissing" && error.text("slot") === "ssh") || refused) {
-      this.sshPrompt = { kind: "secret", profileId, vm, profile: error.text("profile") ?? "", refused };
-      return true;
-    }
-    return false;
-  }
-
-  /** The user accepts the host key shown (after comparing it): remember it, open the console. */
-  async acceptHostKey(): Promise<void> {
-    const prompt = this.sshPrompt;
-    if (prompt?.kind !== "hostKey") return;
-    this.sshPrompt = null;
-    try {
-      await sshHostKeyAccept({ id: prompt.profileId, fingerprint: prompt.fingerprint });
-    } catch (error) {
-      this.#errors.show(error, "ssh_host_key_accept");
-      return;
-    }
-    await this.#reopen(prompt.vm);
-  }
-
-  /** The user typed the SSH password or passphrase: store it, open the console. */
-  async saveSshSecret(secret: string, keep: boolean): Promise<void> {
-    const prompt = this.sshPrompt;
-    if (prompt?.kind !== "secret") return;
-    this.sshPrompt = null;
-    try {
-      await sshSecretSave({ id: prompt.profileId, secret, sessionOnly: !keep });
-    } catch (error) {
-      this.#errors.show(error, "ssh_secret_save");
-      return;
-    }
-    await this.#reopen(prompt.vm);
-  }
-
-  /** Closes the prompt without opening anything. */
-  dismissSshPrompt(): void {
-    this.sshPrompt = null;
   }
 
   /** Sorts by `key`; the same key again reverses the order. */
@@ -437,8 +371,7 @@ export class InventoryState {
       await consoleSpiceOpen({ id: profileId, vmId: vm.id });
     } catch (raw) {
       const error = IpcError.from("console_spice_open", raw);
-      if (this.#askForSsh(profileId, vm, error)) this.#reopen = (v) => this.openSpice(v);
-      else this.#errors.show(error);
+      if (!this.ssh.ask(profileId, vm, error, (v) => this.openSpice(v))) this.#errors.show(error);
     }
   }
 
